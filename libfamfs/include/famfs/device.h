@@ -1,0 +1,71 @@
+// A famfs device, mapped shared: a devdax character device (/dev/daxX.Y,
+// described by libdaxctl) or an emulated one (a regular file, ideally on
+// hugetlbfs or huge tmpfs, whose size is the device size).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace famfs {
+
+enum class DeviceKind { DaxDevice, EmulatedFile };
+
+class Device {
+public:
+    enum class Access { ReadOnly, ReadWrite };
+
+    // Opens and maps `path`. Throws Error with a one-line, actionable message
+    // (e.g. which daxctl command to run for a device in the wrong mode).
+    static Device open(const std::string& path, Access access);
+
+    // Creates (or resizes, with `force`) an emulated device file of `size`
+    // bytes. Refuses to overwrite an existing non-empty file without force.
+    static void create_emulated(const std::string& path, uint64_t size, bool force);
+
+    Device(Device&& other) noexcept;
+    Device& operator=(Device&& other) noexcept;
+    Device(const Device&) = delete;
+    Device& operator=(const Device&) = delete;
+    ~Device();
+
+    const std::string& path() const { return path_; }
+    DeviceKind kind() const { return kind_; }
+    uint64_t size() const { return size_; }
+    uint64_t align() const { return align_; }
+    bool writable() const { return access_ == Access::ReadWrite; }
+    int fd() const { return fd_; }
+
+    uint8_t* base() const { return base_; }
+    template <typename T>
+    T* at(uint64_t offset) const {
+        return reinterpret_cast<T*>(base_ + offset);
+    }
+
+private:
+    Device() = default;
+    void reset();
+
+    std::string path_;
+    DeviceKind kind_ = DeviceKind::EmulatedFile;
+    Access access_ = Access::ReadOnly;
+    int fd_ = -1;
+    uint64_t size_ = 0;
+    uint64_t align_ = 0;
+    uint8_t* base_ = nullptr;
+};
+
+// Exclusive advisory lock (flock) held for the life of the object: serializes
+// log appends between processes of one host.
+class DeviceLock {
+public:
+    explicit DeviceLock(const Device& dev);
+    ~DeviceLock();
+    DeviceLock(const DeviceLock&) = delete;
+    DeviceLock& operator=(const DeviceLock&) = delete;
+
+private:
+    int fd_;
+};
+
+}  // namespace famfs

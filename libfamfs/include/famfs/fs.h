@@ -1,0 +1,139 @@
+// A famfs filesystem on a device: the superblock, the log, the tree replayed
+// from it and this host's role. The CLI and the daemon both work through this.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "famfs/allocator.h"
+#include "famfs/device.h"
+#include "famfs/log.h"
+#include "famfs/replay.h"
+#include "famfs/tree.h"
+
+namespace famfs {
+
+enum class Role { Owner, Client };
+std::string_view to_string(Role r);
+
+struct MkfsOptions {
+    uint64_t log_len = kDefaultLogLen;
+    bool force = false;  // overwrite a valid famfs superblock
+    Uuid system_uuid{};  // the owner: this host
+};
+
+// Formats `dev`. Writes the log first and the superblock last, so an
+// interrupted mkfs leaves no valid superblock. Returns the new fs uuid.
+Uuid mkfs(Device& dev, const MkfsOptions& opt);
+
+// True when the device already holds a valid famfs superblock.
+bool has_valid_superblock(const Device& dev);
+
+struct FileSpec {
+    std::string relpath;
+    uint64_t size = 0;
+    uint32_t mode = 0644;
+    uint32_t uid = 0;
+    uint32_t gid = 0;
+    std::optional<InterleaveParams> interleave;
+};
+
+struct DirSpec {
+    std::string relpath;
+    uint32_t mode = 0755;
+    uint32_t uid = 0;
+    uint32_t gid = 0;
+};
+
+class Filesystem {
+public:
+    struct Options {
+        Device::Access access = Device::Access::ReadOnly;
+        std::string system_uuid_file;  // empty: $FAMFS_SYSTEM_UUID_FILE or the default
+    };
+
+    // Opens the device, validates superblock and log header, replays the log.
+    static std::unique_ptr<Filesystem> open(const std::string& device_path, const Options& opt);
+
+    Device& device() { return dev_; }
+    const LogView& log() const { return log_; }
+    const Superblock& superblock() const { return log_.superblock(); }
+    const MetaTree& tree() const { return tree_; }
+    Role role() const { return role_; }
+    const Uuid& host_uuid() const { return host_uuid_; }
+    const std::string& host_uuid_file() const { return host_uuid_file_; }
+
+    // Replays entries appended since the last call (by this or another host).
+    ReplayResult refresh();
+
+    // Owner-only mutations. Each takes the device lock, catches up with the
+    // log, validates, allocates and appends one entry. Errors leave the device
+    // unchanged. Return the new node (owned by tree()).
+    const Node& create_file(const FileSpec& spec);
+    const Node& mkdir(const DirSpec& spec);
+    // mkdir -p: creates missing components (with spec's attributes); returns
+    // the last one. An existing directory is fine; an existing file is not.
+    const Node& mkdir_p(const DirSpec& spec);
+
+    // Batch: many creations under one lock (famfs creat --multi, cp -r).
+    class Batch;
+    Batch batch();
+
+    // File data through the device mapping. Bounds are the file's size.
+    size_t write_data(const Node& f, uint64_t off, const void* src, size_t len);
+    size_t read_data(const Node& f, uint64_t off, void* dst, size_t len) const;
+    // Calls fn(ptr, len) for each contiguous device range of [off, off+len).
+    template <typename Fn>
+    void for_each_range(const Node& f, uint64_t off, uint64_t len, Fn fn) const;
+
+    // Free-space view (rebuilt on demand).
+    Allocator allocator_snapshot() const;
+
+private:
+    Filesystem(Device dev, std::string uuid_file);
+    void require_owner(std::string_view what) const;
+    void catch_up_locked();
+    const Node& create_file_locked(const FileSpec& spec);
+    const Node& mkdir_locked(const DirSpec& spec, bool parents);
+    void sync_allocator();
+
+    Device dev_;
+    LogView log_;
+    MetaTree tree_;
+    Role role_ = Role::Client;
+    Uuid host_uuid_{};
+    std::string host_uuid_file_;
+    std::optional<Allocator> alloc_;
+    size_t alloc_synced_files_ = 0;  // tree_.files_in_log_order() prefix already marked
+};
+
+class Filesystem::Batch {
+public:
+    explicit Batch(Filesystem& fs);
+    const Node& create_file(const FileSpec& spec) { return fs_.create_file_locked(spec); }
+    const Node& mkdir(const DirSpec& spec, bool parents = false) {
+        return fs_.mkdir_locked(spec, parents);
+    }
+
+private:
+    Filesystem& fs_;
+    DeviceLock lock_;
+};
+
+template <typename Fn>
+void Filesystem::for_each_range(const Node& f, uint64_t off, uint64_t len, Fn fn) const {
+    const uint64_t end = std::min<uint64_t>(off + len, f.size);
+    while (off < end) {
+        uint64_t dev_off = 0, contig = 0;
+        if (!fmap_resolve(f.fmap, off, dev_off, contig)) break;
+        const uint64_t n = std::min(contig, end - off);
+        fn(dev_.base() + dev_off, n);
+        off += n;
+    }
+}
+
+}  // namespace famfs

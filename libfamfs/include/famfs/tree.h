@@ -1,0 +1,130 @@
+// The in-memory metadata tree that replaying the log builds. The log is the
+// only source of truth; this is a cache of it that can be brought up to date
+// incrementally (apply only entries after the ones already applied).
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "famfs/format.h"
+
+namespace famfs {
+
+inline constexpr uint64_t kRootIno = 1;
+inline constexpr uint64_t kNoLogIndex = ~0ULL;
+
+// Inode numbers are stable across hosts and restarts: a node created by log
+// entry i has ino i + 2; directories that the log implies but never created
+// (a FILE "a/b" with no MKDIR "a") get numbers from kImplicitInoBase up.
+inline constexpr uint64_t kFirstEntryIno = 2;
+inline constexpr uint64_t kImplicitInoBase = 1ULL << 48;
+
+enum class NodeType { Directory, File };
+
+struct Node {
+    uint64_t ino = 0;
+    NodeType type = NodeType::Directory;
+    std::string name;
+    uint64_t parent = kRootIno;
+    uint32_t mode = 0;  // permission bits only (07777), as the log stores them
+    uint32_t uid = 0;
+    uint32_t gid = 0;
+    uint64_t size = 0;
+    uint32_t flags = 0;
+    Fmap fmap{};
+    uint64_t log_index = kNoLogIndex;
+    bool implicit = false;
+    // Directories: children in the order the log created them (famfs never
+    // deletes, so a position is a stable readdir cookie) and by name.
+    std::vector<uint64_t> children;
+    std::unordered_map<std::string, uint64_t> by_name;
+
+    bool is_dir() const { return type == NodeType::Directory; }
+    mode_t st_mode() const;
+};
+
+enum class IssueKind {
+    Corrupt,    // an entry fails crc/seqnum/type checks
+    Rejected,   // an entry is well-formed but not allowed (hostile path, duplicate, bad map)
+    Collision,  // two extents claim the same allocation unit
+    TornTail,   // the last published entry is not (yet) valid
+};
+
+struct Issue {
+    IssueKind kind;
+    uint64_t index;  // log index, or kNoLogIndex
+    std::string field;
+    std::string message;
+};
+
+std::string_view to_string(IssueKind k);
+std::string describe(const Issue& i);
+
+// Path rules for names in the log: relative, no empty / "." / ".." components,
+// each component <= 79 bytes, whole path fits the 80-byte field.
+// Returns an empty string when valid, else the reason.
+std::string check_relpath(std::string_view path);
+std::vector<std::string_view> split_path(std::string_view path);
+
+class MetaTree {
+public:
+    explicit MetaTree(uint64_t device_size);
+
+    const Node& root() const { return *get(kRootIno); }
+    const Node* get(uint64_t ino) const;
+    const Node* lookup(uint64_t parent, std::string_view name) const;
+    const Node* resolve(std::string_view relpath) const;  // "" is the root
+    std::string path_of(const Node& n) const;             // relative, "" for root
+
+    // Entries [0, next_index()) have been applied (or recorded as issues).
+    uint64_t next_index() const { return next_index_; }
+    size_t file_count() const { return file_order_.size(); }
+    // File inodes in the order the log created them (allocator catch-up).
+    const std::vector<uint64_t>& files_in_log_order() const { return file_order_; }
+    size_t dir_count() const { return dirs_; }  // excluding the root
+    uint64_t device_size() const { return device_size_; }
+
+    const std::vector<Issue>& issues() const { return issues_; }
+    bool has_corruption() const;
+
+    // Applies entry `index`, which must equal next_index(). Structural checks
+    // (crc, seqnum) are the replayer's job; this checks paths, parents,
+    // duplicates and maps, and records anything it refuses as an Issue.
+    void apply(const LogEntry& e, uint64_t index);
+    // Records an entry that failed structural checks and moves past it.
+    void skip(uint64_t index, Issue issue);
+    void add_issue(Issue issue) { issues_.push_back(std::move(issue)); }
+
+    void for_each_file(const std::function<void(const Node&)>& f) const;
+
+private:
+    Node& make_node(uint64_t ino, NodeType type, Node& parent, std::string name);
+    Node* ensure_parent_dirs(const std::vector<std::string_view>& parts, uint64_t index);
+    std::string check_fmap(const FileEntry& fe) const;
+
+    uint64_t device_size_;
+    uint64_t next_index_ = 0;
+    uint64_t next_implicit_ = kImplicitInoBase;
+    std::vector<uint64_t> file_order_;
+    size_t dirs_ = 0;
+    std::unordered_map<uint64_t, std::unique_ptr<Node>> nodes_;
+    std::vector<Issue> issues_;
+};
+
+// Visits every device extent of a file map as (offset, len), simple or
+// interleaved.
+void for_each_extent(const Fmap& m, const std::function<void(uint64_t, uint64_t)>& f);
+// Total bytes the map covers.
+uint64_t fmap_capacity(const Fmap& m);
+// Device offset of file offset `off`, and how many bytes stay contiguous there.
+// Returns false past the end of the map.
+bool fmap_resolve(const Fmap& m, uint64_t off, uint64_t& dev_off, uint64_t& contiguous);
+
+}  // namespace famfs

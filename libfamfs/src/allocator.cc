@@ -1,0 +1,133 @@
+#include "famfs/allocator.h"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+namespace famfs {
+
+namespace {
+constexpr uint64_t kMinBucketSize = 1ULL << 30;
+constexpr uint64_t kMaxBuckets = 64;
+uint64_t units(uint64_t bytes) { return (bytes + kAllocUnit - 1) / kAllocUnit; }
+}  // namespace
+
+std::string check_interleave(const InterleaveParams& p, uint64_t device_size, uint64_t log_len) {
+    if (p.nstrips < 1 || p.nstrips > kMaxStrips)
+        return fmt::format("nstrips {} must be 1..{}", p.nstrips, kMaxStrips);
+    if (p.nbuckets < p.nstrips || p.nbuckets > kMaxBuckets)
+        return fmt::format("nbuckets {} must be between nstrips ({}) and {}", p.nbuckets,
+                           p.nstrips, kMaxBuckets);
+    if (p.chunk_size == 0 || p.chunk_size % kAllocUnit || (p.chunk_size & (p.chunk_size - 1)))
+        return fmt::format("chunk size {} must be a power of two and a multiple of 2 MiB",
+                           p.chunk_size);
+    const uint64_t usable = device_size - data_offset(log_len);
+    if (usable / p.nbuckets < kMinBucketSize)
+        return fmt::format("{} buckets of {} MiB each: famfs buckets must be at least 1 GiB "
+                           "(use at most {} buckets on this device)",
+                           p.nbuckets, usable / p.nbuckets >> 20, usable / kMinBucketSize);
+    return {};
+}
+
+Allocator::Allocator(uint64_t device_size, uint64_t log_len)
+    : bits_(device_size / kAllocUnit, false) {
+    reserved_ = std::min<uint64_t>(units(data_offset(log_len)), bits_.size());
+    set_range(0, reserved_);
+    hint_ = reserved_;
+}
+
+void Allocator::set_range(uint64_t first, uint64_t nunits) {
+    for (uint64_t u = first; u < first + nunits; ++u) {
+        if (!bits_[u]) ++used_;
+        bits_[u] = true;
+    }
+}
+
+void Allocator::mark(const Node& file, std::vector<Issue>* out) {
+    for_each_extent(file.fmap, [&](uint64_t off, uint64_t len) {
+        const uint64_t first = off / kAllocUnit;
+        const uint64_t n = units(len);
+        for (uint64_t u = first; u < first + n && u < bits_.size(); ++u) {
+            if (bits_[u] && out) {
+                const char* what = u < reserved_ ? "superblock/log region" : "another file";
+                out->push_back({IssueKind::Collision, file.log_index, "fmap",
+                                fmt::format("'{}' extent 0x{:x}+0x{:x} overlaps {} at 0x{:x}",
+                                            file.name, off, len, what, u * kAllocUnit)});
+                break;  // one report per extent
+            }
+        }
+        for (uint64_t u = first; u < first + n && u < bits_.size(); ++u) {
+            if (!bits_[u]) ++used_;
+            bits_[u] = true;
+        }
+    });
+}
+
+std::vector<Issue> Allocator::mark_tree(const MetaTree& tree) {
+    // Mark in log order so a collision is blamed on the later entry.
+    std::vector<const Node*> files;
+    tree.for_each_file([&](const Node& n) { files.push_back(&n); });
+    std::sort(files.begin(), files.end(),
+              [](const Node* a, const Node* b) { return a->log_index < b->log_index; });
+    std::vector<Issue> out;
+    for (const Node* f : files) mark(*f, &out);
+    for (Issue& i : out) i.message.insert(0, tree.path_of(*tree.get(kFirstEntryIno + i.index)) + ": ");
+    return out;
+}
+
+std::optional<uint64_t> Allocator::find_run(uint64_t first, uint64_t last, uint64_t nunits) const {
+    uint64_t run = 0;
+    for (uint64_t u = first; u < last; ++u) {
+        run = bits_[u] ? 0 : run + 1;
+        if (run == nunits) return u + 1 - nunits;
+    }
+    return std::nullopt;
+}
+
+std::optional<Fmap> Allocator::allocate(uint64_t size) {
+    const uint64_t n = std::max<uint64_t>(units(size), 1);
+    auto start = find_run(hint_, bits_.size(), n);
+    if (!start) start = find_run(reserved_, bits_.size(), n);
+    if (!start) return std::nullopt;
+    set_range(*start, n);
+    if (*start == hint_) hint_ = *start + n;
+    Fmap m{};
+    m.ext_type = ExtentType::Simple;
+    m.count = 1;
+    m.se[0] = {0, *start * kAllocUnit, n * kAllocUnit};
+    return m;
+}
+
+std::optional<Fmap> Allocator::allocate_interleaved(uint64_t size, const InterleaveParams& p) {
+    if (size <= p.chunk_size) return allocate(size);
+    const uint64_t row = p.chunk_size * p.nstrips;
+    const uint64_t rows = (size + row - 1) / row;
+    const uint64_t strip_units = rows * p.chunk_size / kAllocUnit;
+    const uint64_t usable_first = reserved_;
+    const uint64_t bucket_units = (bits_.size() - usable_first) / p.nbuckets;
+
+    // Start at a bucket that rotates with usage so consecutive striped files
+    // spread over the device rather than piling into the first buckets.
+    const uint64_t start_bucket = used_ % p.nbuckets;
+    std::vector<uint64_t> starts;
+    for (uint64_t k = 0; k < p.nbuckets && starts.size() < p.nstrips; ++k) {
+        const uint64_t b = (start_bucket + k) % p.nbuckets;
+        const uint64_t first = usable_first + b * bucket_units;
+        const uint64_t last = b + 1 == p.nbuckets ? bits_.size() : first + bucket_units;
+        if (auto s = find_run(first, last, strip_units)) starts.push_back(*s);
+    }
+    if (starts.size() < p.nstrips) return std::nullopt;
+
+    Fmap m{};
+    m.ext_type = ExtentType::Interleave;
+    m.count = 1;
+    m.ie[0].nstrips = p.nstrips;
+    m.ie[0].chunk_size = p.chunk_size;
+    for (uint64_t i = 0; i < p.nstrips; ++i) {
+        set_range(starts[i], strip_units);
+        m.ie[0].strips[i] = {0, starts[i] * kAllocUnit, strip_units * kAllocUnit};
+    }
+    return m;
+}
+
+}  // namespace famfs

@@ -1,0 +1,253 @@
+#include "famfs/fs.h"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "famfs/cache.h"
+#include "famfs/crc.h"
+#include "famfs/error.h"
+#include "famfs/uuid.h"
+
+namespace famfs {
+
+std::string_view to_string(Role r) { return r == Role::Owner ? "owner" : "client"; }
+
+bool has_valid_superblock(const Device& dev) {
+    if (dev.size() < sizeof(Superblock)) return false;
+    const Superblock* sb = dev.at<Superblock>(0);
+    invalidate(sb, sizeof *sb);
+    return sb->magic == kSuperblockMagic && sb->crc == superblock_crc(*sb);
+}
+
+Uuid mkfs(Device& dev, const MkfsOptions& opt) {
+    if (!dev.writable()) fail(EROFS, "{} is opened read-only", dev.path());
+    if (opt.log_len < kMinLogLen || (opt.log_len & (opt.log_len - 1)))
+        fail(EINVAL, "log length {} must be a power of two of at least 8 MiB", opt.log_len);
+    const uint64_t need = data_offset(opt.log_len) + kAllocUnit;
+    if (dev.size() < need)
+        fail(ENOSPC, "{} has {} bytes; a famfs with a {} MiB log needs at least {}", dev.path(),
+             dev.size(), opt.log_len >> 20, need);
+    if (has_valid_superblock(dev) && !opt.force)
+        fail(EEXIST,
+             "{} already holds a famfs filesystem (fs uuid {}); use --force to overwrite it",
+             dev.path(), to_string(dev.at<Superblock>(0)->fs_uuid));
+
+    // Invalidate any old superblock first: from here until the new one is
+    // written, the device is not a valid famfs.
+    Superblock* sb = dev.at<Superblock>(0);
+    std::memset(sb, 0, sizeof *sb);
+    flush(sb, sizeof *sb);
+
+    // Log: header plus zeroed entries.
+    uint8_t* log = dev.base() + kLogOffset;
+    std::memset(log, 0, opt.log_len);
+    auto* hdr = reinterpret_cast<LogHeader*>(log);
+    hdr->magic = kLogMagic;
+    hdr->log_len = opt.log_len;
+    hdr->last_index = log_last_index(opt.log_len);
+    hdr->crc = log_header_crc(*hdr);
+    hdr->next_seqnum = 0;
+    hdr->next_index = 0;
+    flush(log, opt.log_len);
+
+    Superblock fresh{};
+    fresh.magic = kSuperblockMagic;
+    fresh.version = kSuperblockVersion;
+    fresh.log_offset = kLogOffset;
+    fresh.log_len = opt.log_len;
+    fresh.alloc_unit = kAllocUnit;
+    fresh.omf_ver_major = kOmfMajor;
+    fresh.omf_ver_minor = kOmfMinor;
+    fresh.fs_uuid = random_uuid();
+    fresh.device_uuid = random_uuid();
+    fresh.system_uuid = opt.system_uuid;
+    fresh.sb_flags = 0;
+    fresh.daxdev.size = dev.size() / kAllocUnit * kAllocUnit;
+    fresh.daxdev.uuid = fresh.device_uuid;
+    std::strncpy(fresh.daxdev.name, dev.path().c_str(), kDevNameLen - 1);
+    fresh.crc = superblock_crc(fresh);
+    std::memcpy(sb, &fresh, sizeof fresh);
+    flush(sb, sizeof *sb);
+    return fresh.fs_uuid;
+}
+
+std::unique_ptr<Filesystem> Filesystem::open(const std::string& device_path, const Options& opt) {
+    Device dev = Device::open(device_path, opt.access);
+    std::unique_ptr<Filesystem> fs(new Filesystem(std::move(dev), system_uuid_path(opt.system_uuid_file)));
+    fs->host_uuid_ = load_system_uuid(fs->host_uuid_file_);
+    fs->role_ = fs->host_uuid_ == fs->superblock().system_uuid ? Role::Owner : Role::Client;
+    fs->refresh();
+    return fs;
+}
+
+Filesystem::Filesystem(Device dev, std::string uuid_file)
+    : dev_(std::move(dev)),
+      log_(dev_),
+      tree_(log_.superblock().daxdev.size),
+      host_uuid_file_(std::move(uuid_file)) {}
+
+ReplayResult Filesystem::refresh() { return replay(log_, tree_); }
+
+void Filesystem::require_owner(std::string_view what) const {
+    if (role_ == Role::Owner) return;
+    fail(EPERM,
+         "cannot {}: this host is a client of {} (host uuid {} from {}; owner uuid {}); only the "
+         "owner host can create files",
+         what, dev_.path(), to_string(host_uuid_), host_uuid_file_,
+         to_string(superblock().system_uuid));
+}
+
+void Filesystem::catch_up_locked() {
+    // Under the lock nothing can be in flight: a bad tail is corruption.
+    replay(log_, tree_, /*torn_tail_is_final=*/true);
+    if (tree_.has_corruption()) {
+        for (const Issue& i : tree_.issues())
+            if (i.kind == IssueKind::Corrupt)
+                fail(EUCLEAN, "the log on {} is damaged ({}); run famfs fsck {} — nothing was written",
+                     dev_.path(), describe(i), dev_.path());
+    }
+    sync_allocator();
+}
+
+void Filesystem::sync_allocator() {
+    if (!alloc_) {
+        alloc_.emplace(superblock().daxdev.size, superblock().log_len);
+        alloc_synced_files_ = 0;
+    }
+    const auto& files = tree_.files_in_log_order();
+    std::vector<Issue> collisions;
+    for (; alloc_synced_files_ < files.size(); ++alloc_synced_files_)
+        alloc_->mark(*tree_.get(files[alloc_synced_files_]), &collisions);
+    for (Issue& c : collisions) tree_.add_issue(std::move(c));
+}
+
+Allocator Filesystem::allocator_snapshot() const {
+    Allocator a(superblock().daxdev.size, superblock().log_len);
+    a.mark_tree(tree_);
+    return a;
+}
+
+Filesystem::Batch::Batch(Filesystem& fs) : fs_(fs), lock_(fs.dev_) {
+    fs_.require_owner("create files");
+    if (!fs_.dev_.writable()) fail(EROFS, "{} is opened read-only", fs_.dev_.path());
+    fs_.catch_up_locked();
+}
+
+Filesystem::Batch Filesystem::batch() { return Batch(*this); }
+
+const Node& Filesystem::create_file(const FileSpec& spec) { return batch().create_file(spec); }
+const Node& Filesystem::mkdir(const DirSpec& spec) { return batch().mkdir(spec, false); }
+const Node& Filesystem::mkdir_p(const DirSpec& spec) { return batch().mkdir(spec, true); }
+
+namespace {
+
+void copy_path(char (&dst)[kMaxPathLen], const std::string& path) {
+    std::memset(dst, 0, sizeof dst);
+    std::memcpy(dst, path.data(), path.size());
+}
+
+// The parent directory must exist (no implicit parents from our own writes).
+const Node& existing_parent(const MetaTree& tree, std::string_view relpath) {
+    const size_t slash = relpath.rfind('/');
+    const std::string_view parent = slash == std::string_view::npos ? "" : relpath.substr(0, slash);
+    const Node* p = tree.resolve(parent);
+    if (!p) fail(ENOENT, "parent directory '{}' does not exist (use mkdir -p)", parent);
+    if (!p->is_dir()) fail(ENOTDIR, "'{}' is not a directory", parent);
+    return *p;
+}
+
+}  // namespace
+
+const Node& Filesystem::create_file_locked(const FileSpec& spec) {
+    if (std::string why = check_relpath(spec.relpath); !why.empty())
+        fail(EINVAL, "invalid famfs path '{}': {}", spec.relpath, why);
+    if (spec.size == 0) fail(EINVAL, "'{}': famfs files are pre-allocated; give a size > 0", spec.relpath);
+    if (tree_.resolve(spec.relpath)) fail(EEXIST, "'{}' already exists", spec.relpath);
+    existing_parent(tree_, spec.relpath);
+
+    std::optional<Fmap> m;
+    if (spec.interleave) {
+        if (std::string why = check_interleave(*spec.interleave, superblock().daxdev.size,
+                                               superblock().log_len);
+            !why.empty())
+            fail(EINVAL, "'{}': interleave parameters: {}", spec.relpath, why);
+        m = alloc_->allocate_interleaved(spec.size, *spec.interleave);
+    } else {
+        m = alloc_->allocate(spec.size);
+    }
+    if (!m)
+        fail(ENOSPC, "no room for '{}' ({} bytes): {} bytes free on {}", spec.relpath, spec.size,
+             alloc_->free_bytes(), dev_.path());
+
+    LogEntry e{};
+    e.type = EntryType::File;
+    e.file.size = spec.size;
+    e.file.flags = kFileFlagAllHostsRw;
+    e.file.uid = spec.uid;
+    e.file.gid = spec.gid;
+    e.file.mode = spec.mode & 07777;
+    copy_path(e.file.relpath, spec.relpath);
+    e.file.fmap = *m;
+    append_entry(log_, e);
+    catch_up_locked();
+    const Node* n = tree_.resolve(spec.relpath);
+    if (!n) fail(EIO, "'{}' was logged but did not replay; run famfs fsck", spec.relpath);
+    return *n;
+}
+
+const Node& Filesystem::mkdir_locked(const DirSpec& spec, bool parents) {
+    if (std::string why = check_relpath(spec.relpath); !why.empty())
+        fail(EINVAL, "invalid famfs path '{}': {}", spec.relpath, why);
+    auto parts = split_path(spec.relpath);
+    std::string prefix;
+    const Node* last = nullptr;
+    for (size_t i = 0; i < parts.size(); ++i) {
+        if (!prefix.empty()) prefix += '/';
+        prefix += parts[i];
+        const bool final = i + 1 == parts.size();
+        if (const Node* n = tree_.resolve(prefix)) {
+            if (!n->is_dir()) fail(ENOTDIR, "'{}' exists and is not a directory", prefix);
+            if (final && !parents) fail(EEXIST, "'{}' already exists", prefix);
+            last = n;
+            continue;
+        }
+        if (!final && !parents)
+            fail(ENOENT, "parent directory '{}' does not exist (use mkdir -p)", prefix);
+        LogEntry e{};
+        e.type = EntryType::Mkdir;
+        e.mkdir.uid = spec.uid;
+        e.mkdir.gid = spec.gid;
+        e.mkdir.mode = spec.mode & 07777;
+        copy_path(e.mkdir.relpath, prefix);
+        append_entry(log_, e);
+        catch_up_locked();
+        last = tree_.resolve(prefix);
+        if (!last) fail(EIO, "'{}' was logged but did not replay; run famfs fsck", prefix);
+    }
+    return *last;
+}
+
+size_t Filesystem::write_data(const Node& f, uint64_t off, const void* src, size_t len) {
+    if (!dev_.writable()) fail(EROFS, "{} is opened read-only", dev_.path());
+    size_t done = 0;
+    for_each_range(f, off, len, [&](uint8_t* p, uint64_t n) {
+        std::memcpy(p, static_cast<const uint8_t*>(src) + done, n);
+        flush(p, n);
+        done += n;
+    });
+    return done;
+}
+
+size_t Filesystem::read_data(const Node& f, uint64_t off, void* dst, size_t len) const {
+    size_t done = 0;
+    for_each_range(f, off, len, [&](uint8_t* p, uint64_t n) {
+        invalidate(p, n);
+        std::memcpy(static_cast<uint8_t*>(dst) + done, p, n);
+        done += n;
+    });
+    return done;
+}
+
+}  // namespace famfs

@@ -1,0 +1,30 @@
+#include "famfs/replay.h"
+
+#include "famfs/cache.h"
+
+namespace famfs {
+
+ReplayResult replay(const LogView& log, MetaTree& tree, bool torn_tail_is_final) {
+    ReplayResult r;
+    r.published = log.published_count();
+    for (uint64_t i = tree.next_index(); i < r.published; ++i) {
+        const LogEntry& e = log.entry(i);
+        invalidate(&e, sizeof e);
+        if (auto p = check_entry(e, i)) {
+            const bool tail = i + 1 == r.published;
+            if (tail && !torn_tail_is_final) {
+                // Published but not valid: on memory that is not coherent the
+                // header can become visible before the entry. Retry later.
+                r.torn_tail = true;
+                break;
+            }
+            tree.skip(i, {IssueKind::Corrupt, i, p->field, p->detail});
+            continue;
+        }
+        tree.apply(e, i);
+        ++r.applied;
+    }
+    return r;
+}
+
+}  // namespace famfs
