@@ -21,11 +21,12 @@ std::string check_interleave(const InterleaveParams& p, uint64_t device_size, ui
     if (p.chunk_size == 0 || p.chunk_size % kAllocUnit || (p.chunk_size & (p.chunk_size - 1)))
         return fmt::format("chunk size {} must be a power of two and a multiple of 2 MiB",
                            p.chunk_size);
-    const uint64_t usable = device_size - data_offset(log_len);
-    if (usable / p.nbuckets < kMinBucketSize)
+    (void)log_len;  // buckets split the whole device, as upstream famfs does
+    if (device_size / p.nbuckets < kMinBucketSize)
         return fmt::format("{} buckets of {} MiB each: famfs buckets must be at least 1 GiB "
                            "(use at most {} buckets on this device)",
-                           p.nbuckets, usable / p.nbuckets >> 20, usable / kMinBucketSize);
+                           p.nbuckets, device_size / p.nbuckets >> 20,
+                           device_size / kMinBucketSize);
     return {};
 }
 
@@ -103,8 +104,9 @@ std::optional<Fmap> Allocator::allocate_interleaved(uint64_t size, const Interle
     const uint64_t row = p.chunk_size * p.nstrips;
     const uint64_t rows = (size + row - 1) / row;
     const uint64_t strip_units = rows * p.chunk_size / kAllocUnit;
-    const uint64_t usable_first = reserved_;
-    const uint64_t bucket_units = (bits_.size() - usable_first) / p.nbuckets;
+    // Buckets split the whole device from offset 0 (as upstream famfs does);
+    // the reserved superblock/log units are simply already in use.
+    const uint64_t bucket_units = bits_.size() / p.nbuckets;
 
     // Start at a bucket that rotates with usage so consecutive striped files
     // spread over the device rather than piling into the first buckets.
@@ -112,7 +114,7 @@ std::optional<Fmap> Allocator::allocate_interleaved(uint64_t size, const Interle
     std::vector<uint64_t> starts;
     for (uint64_t k = 0; k < p.nbuckets && starts.size() < p.nstrips; ++k) {
         const uint64_t b = (start_bucket + k) % p.nbuckets;
-        const uint64_t first = usable_first + b * bucket_units;
+        const uint64_t first = b * bucket_units;
         const uint64_t last = b + 1 == p.nbuckets ? bits_.size() : first + bucket_units;
         if (auto s = find_run(first, last, strip_units)) starts.push_back(*s);
     }
