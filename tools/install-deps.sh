@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs, from Debian 12's archive, everything famfs-fused needs to build,
+# run and test (including the qemu VM harness). Idempotent: only missing
+# packages are installed, and apt's lists are refreshed only when needed.
+set -euo pipefail
+
+packages=(
+  # build
+  cmake g++ make pkg-config
+  libfuse3-dev fuse3 libdaxctl-dev libndctl-dev libfmt-dev libspdlog-dev
+  catch2 libcli11-dev nlohmann-json3-dev zlib1g-dev libsystemd-dev
+  # run and test
+  util-linux kmod xz-utils python3 systemd
+  # VM harness (test/vm)
+  qemu-system-x86 busybox-static ndctl daxctl cpio
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]} == 0)); then
+  echo "install-deps: all ${#packages[@]} packages present"
+  exit 0
+fi
+if [[ $(id -u) -ne 0 ]]; then
+  echo "install-deps: missing ${missing[*]}; run as root (sudo $0)" >&2
+  exit 1
+fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}"
