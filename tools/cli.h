@@ -1,0 +1,116 @@
+// Shared plumbing of the `famfs` command-line tool: global options, the
+// man-page help of each subcommand, errors and small helpers. Each subcommand
+// lives in its own <name>_cmd.cc and registers itself with add_command().
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "famfs/fs.h"
+#include "famfs/mountinfo.h"
+
+namespace famfs::cli {
+
+// Options that come before (or after) any subcommand.
+struct GlobalOptions {
+    std::string device;            // --device DEV: paths are relative to that fs root
+    std::string system_uuid_file;  // --system-uuid-file / $FAMFS_SYSTEM_UUID_FILE
+    bool coherent = false;         // --coherent / $FAMFS_COHERENT=1: skip cache flushes
+};
+
+// Exit codes shared by all subcommands (fsck documents the same three).
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailure = 1;  // the command failed, or fsck/verify found damage
+inline constexpr int kExitUsage = 2;    // bad arguments, or the device cannot be opened
+
+// Thrown by a subcommand to stop with `code`; main prints
+// "famfs <subcmd>: <message>" on stderr (one line).
+class CommandError : public std::runtime_error {
+public:
+    CommandError(int code, const std::string& msg) : std::runtime_error(msg), code_(code) {}
+    int code() const { return code_; }
+
+private:
+    int code_;
+};
+
+template <typename... Args>
+[[noreturn]] void usage_error(fmt::format_string<Args...> f, Args&&... args) {
+    throw CommandError(kExitUsage, fmt::format(f, std::forward<Args>(args)...));
+}
+template <typename... Args>
+[[noreturn]] void command_error(fmt::format_string<Args...> f, Args&&... args) {
+    throw CommandError(kExitFailure, fmt::format(f, std::forward<Args>(args)...));
+}
+
+// The man page of one subcommand. `summary` is the one line that
+// `famfs --help` lists; the rest is shown by `famfs <name> --help` around
+// CLI11's option list. Multi-line fields are plain text, indented by us.
+struct CommandHelp {
+    std::string name;
+    std::string summary;
+    std::string synopsis;     // one usage line per line, without the leading "famfs "
+    std::string description;
+    std::string examples;
+    std::string exit_status;  // empty: the standard 0/1/2 text
+};
+
+// Runs the subcommand after parsing; returns its exit code.
+using RunFn = std::function<int()>;
+
+// Adds subcommand `help.name` to `app` with the man-page formatter, and
+// remembers `run` for main() to call when it is selected.
+CLI::App* add_command(CLI::App& app, const CommandHelp& help, RunFn run);
+// The run function of a subcommand added by add_command (null if none).
+const RunFn* find_run(const CLI::App* sub);
+// The formatter for the top-level `famfs --help`.
+std::shared_ptr<CLI::FormatterBase> top_formatter();
+
+// Each file registers its subcommand(s).
+void add_mkfs(CLI::App& app, GlobalOptions& g);
+void add_creat(CLI::App& app, GlobalOptions& g);
+void add_verify(CLI::App& app, GlobalOptions& g);
+void add_mkdir(CLI::App& app, GlobalOptions& g);
+void add_cp(CLI::App& app, GlobalOptions& g);
+void add_getmap(CLI::App& app, GlobalOptions& g);
+void add_log(CLI::App& app, GlobalOptions& g);
+void add_fsck(CLI::App& app, GlobalOptions& g);
+void add_flush(CLI::App& app, GlobalOptions& g);
+// tools/mount_cmd.cc (owned by the daemon side): `famfs mount`, `famfs umount`.
+void add_mount_commands(CLI::App& app, GlobalOptions& g);
+
+// ---- helpers --------------------------------------------------------------
+
+// "4G", "512k", "2097152", "0x200000": binary suffixes k/m/g/t (either case,
+// optional "iB"/"B"). Throws CommandError(usage) naming `what` on bad input.
+uint64_t parse_size(const std::string& text, const std::string& what);
+// "0644", "755": octal permission bits.
+uint32_t parse_mode(const std::string& text, const std::string& what);
+// A plain unsigned number (decimal or 0x hex).
+uint64_t parse_u64(const std::string& text, const std::string& what);
+
+// Where a CLI path lands (mount point or --device), see famfs::resolve_target.
+Target resolve(const GlobalOptions& g, const std::string& path);
+
+// A DEVICE|MOUNTPOINT argument (log, fsck): a famfs mount point names its
+// device; anything else is taken as the device itself; empty means --device.
+std::string device_of(const GlobalOptions& g, const std::string& arg);
+
+// Opens the filesystem on `device` for reading or for appending.
+std::unique_ptr<Filesystem> open_fs(const GlobalOptions& g, const std::string& device,
+                                    bool writable);
+
+// The file node at `relpath`; fails with a one-line message if missing or a directory.
+const Node& file_node(const Filesystem& fs, const std::string& relpath, const std::string& shown);
+
+std::string format_size(uint64_t bytes);  // "8 GiB", "3 MiB", "123 bytes"
+std::string format_mode(uint32_t mode);   // "0644"
+
+}  // namespace famfs::cli

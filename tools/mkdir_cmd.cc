@@ -1,0 +1,81 @@
+// famfs mkdir: create directories (one log entry each).
+#include <unistd.h>
+
+#include <cstdio>
+
+#include "cli.h"
+#include "plan.h"
+
+namespace famfs::cli {
+
+namespace {
+
+struct MkdirArgs {
+    std::vector<std::string> paths;
+    bool parents = false;
+    std::string mode = "0755";
+    int64_t uid = -1;
+    int64_t gid = -1;
+    bool verbose = false;
+};
+
+int run_mkdir(const GlobalOptions& g, const MkdirArgs& a) {
+    DirSpec base;
+    base.mode = parse_mode(a.mode, "mode");
+    base.uid = a.uid >= 0 ? static_cast<uint32_t>(a.uid) : getuid();
+    base.gid = a.gid >= 0 ? static_cast<uint32_t>(a.gid) : getgid();
+
+    std::string device;
+    std::vector<std::string> rel;
+    for (const std::string& p : a.paths) {
+        Target t = resolve(g, p);
+        if (device.empty()) device = t.device;
+        else if (t.device != device)
+            usage_error("{} is on {}, the others on {}; one command works on one device", p,
+                        t.device, device);
+        rel.push_back(t.relpath);
+    }
+    auto fs = open_fs(g, device, /*writable=*/true);
+    auto batch = fs->batch();
+    Plan plan(*fs);
+    std::vector<bool> needed;
+    for (const std::string& r : rel) needed.push_back(plan.add_dir(r, a.parents, a.parents));
+    for (size_t i = 0; i < rel.size(); ++i) {
+        if (!needed[i]) continue;
+        DirSpec spec = base;
+        spec.relpath = rel[i];
+        batch.mkdir(spec, a.parents);
+        if (a.verbose) std::printf("%s\n", a.paths[i].c_str());
+    }
+    return kExitOk;
+}
+
+}  // namespace
+
+void add_mkdir(CLI::App& app, GlobalOptions& g) {
+    auto a = std::make_shared<MkdirArgs>();
+    CLI::App* cmd = add_command(
+        app,
+        {.name = "mkdir",
+         .summary = "create directories",
+         .synopsis = "mkdir [-p] [-m MODE] [-u UID] [-g GID] PATH...",
+         .description =
+             "Creates each directory with one log entry. Without -p the parent must\n"
+             "exist and the directory must not; with -p missing parents are created too\n"
+             "(with the same mode and owner) and existing directories are accepted.\n"
+             "All PATHs are checked before the first one is created. Only the owner\n"
+             "host can create directories.",
+         .examples = "famfs mkdir /mnt/famfs/results\n"
+                     "famfs mkdir -p -m 0700 /mnt/famfs/a/b/c\n"
+                     "famfs --device /dev/dax0.0 mkdir -p dir1/sub",
+         .exit_status = ""},
+        [&g, a] { return run_mkdir(g, *a); });
+    cmd->add_option("PATH", a->paths, "directory to create")->required();
+    cmd->add_flag("-p,--parents", a->parents, "create missing parents; no error if it exists");
+    cmd->add_option("-m,--mode", a->mode, "permission bits, octal (default 0755)")->type_name("MODE");
+    cmd->add_option("-u,--uid", a->uid, "owner uid (default: the caller's)")->type_name("UID");
+    cmd->add_option("-g,--gid", a->gid, "group gid (default: the caller's)")->type_name("GID");
+    cmd->add_flag("-v,--verbose", a->verbose, "print each directory created");
+}
+
+}  // namespace famfs::cli

@@ -1,0 +1,104 @@
+// famfs mkfs (also mkfs.famfs): format a device, optionally creating an
+// emulated one first.
+#include <cstdio>
+
+#include "cli.h"
+#include "famfs/device.h"
+#include "famfs/error.h"
+#include "famfs/uuid.h"
+
+namespace famfs::cli {
+
+namespace {
+
+struct MkfsArgs {
+    std::string device;
+    bool force = false;
+    std::string log_len;
+    std::string emulate;
+};
+
+int run_mkfs(const GlobalOptions& g, const MkfsArgs& a) {
+    MkfsOptions opt;
+    opt.force = a.force;
+    if (!a.log_len.empty()) {
+        opt.log_len = parse_size(a.log_len, "log length");
+        if (opt.log_len < kMinLogLen || (opt.log_len & (opt.log_len - 1)))
+            usage_error("log length {} must be a power of two of at least 8 MiB", a.log_len);
+    }
+    const Uuid host = load_system_uuid(g.system_uuid_file);
+    opt.system_uuid = host;
+
+    if (!a.emulate.empty()) {
+        const uint64_t size = parse_size(a.emulate, "emulated device size");
+        const uint64_t need = data_offset(opt.log_len) + kAllocUnit;
+        if (size < need)
+            usage_error("emulated device size {} is too small: a {} MiB log needs at least {}",
+                        a.emulate, opt.log_len >> 20, format_size(need));
+        Device::create_emulated(a.device, size, a.force);
+    }
+
+    Device dev = [&] {
+        try {
+            return Device::open(a.device, Device::Access::ReadWrite);
+        } catch (const Error& e) {
+            throw CommandError(kExitUsage, e.what());
+        }
+    }();
+    const Uuid fs_uuid = mkfs(dev, opt);
+    const Superblock* sb = dev.at<Superblock>(0);
+    std::printf("%s: famfs created: %s, log %s (%llu entries), owner %s\n", a.device.c_str(),
+                format_size(sb->daxdev.size).c_str(), format_size(sb->log_len).c_str(),
+                static_cast<unsigned long long>(log_last_index(sb->log_len) + 1),
+                to_string(host).c_str());
+    std::printf("fs uuid: %s\n", to_string(fs_uuid).c_str());
+    return kExitOk;
+}
+
+}  // namespace
+
+void add_mkfs(CLI::App& app, GlobalOptions& g) {
+    auto a = std::make_shared<MkfsArgs>();
+    CLI::App* cmd = add_command(
+        app,
+        {.name = "mkfs",
+         .summary = "format a device (or an emulated device file) as famfs",
+         .synopsis = "mkfs [-f] [--log-len N] [--emulate SIZE] DEVICE",
+         .description =
+             "(Also installed as mkfs.famfs, which takes the same options.)\n"
+             "Writes an empty famfs filesystem on DEVICE: a superblock at offset 0 and\n"
+             "an empty metadata log at 2 MiB. The log is written first and the\n"
+             "superblock last, so an interrupted mkfs leaves no valid filesystem.\n"
+             "\n"
+             "This host becomes the owner of the filesystem: its system uuid (from\n"
+             "--system-uuid-file, $FAMFS_SYSTEM_UUID_FILE or /opt/famfs/system_uuid,\n"
+             "created if missing) is stored in the superblock. Only the owner can\n"
+             "create files and directories; other hosts are read-only clients.\n"
+             "\n"
+             "DEVICE is a devdax character device (/dev/daxX.Y) or a regular file\n"
+             "(an emulated device). mkfs refuses to overwrite a valid famfs superblock\n"
+             "unless --force is given. The new filesystem's uuid is printed.\n"
+             "\n"
+             "Running without CXL memory: --emulate SIZE first creates DEVICE as a\n"
+             "regular file of SIZE bytes (sparse; put it on /dev/hugepages, a huge\n"
+             "tmpfs or /dev/shm so that it is memory), then formats it.",
+         .examples = "famfs mkfs /dev/dax0.0\n"
+                     "famfs mkfs --force --log-len 64M /dev/dax0.0\n"
+                     "famfs mkfs --emulate 8G /dev/shm/famfs0      # no CXL memory needed\n"
+                     "mkfs.famfs -f /dev/dax1.0",
+         .exit_status = ""},
+        [&g, a] { return run_mkfs(g, *a); });
+    cmd->add_option("DEVICE", a->device, "device to format (devdax or emulated file)")
+        ->required();
+    cmd->add_flag("-f,--force", a->force,
+                  "overwrite an existing famfs filesystem (and, with --emulate, resize an "
+                  "existing device file)");
+    cmd->add_option("--log-len", a->log_len,
+                    "log size: a power of two >= 8M (default 8M = 15420 entries)")
+        ->type_name("N");
+    cmd->add_option("--emulate", a->emulate,
+                    "create DEVICE as an emulated device file of SIZE bytes first")
+        ->type_name("SIZE");
+}
+
+}  // namespace famfs::cli
