@@ -1,0 +1,327 @@
+#include "daemon.h"
+
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <poll.h>
+#include <signal.h>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/sinks/syslog_sink.h>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/wait.h>
+#include <syslog.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <condition_variable>
+#include <cstring>
+#include <thread>
+
+#include "famfs/error.h"
+#include "famfs/mountinfo.h"
+#include "kernel_io_hook.h"
+#include "ops.h"
+
+namespace famfs::daemon {
+
+namespace {
+
+#ifndef FUSE_SUPER_MAGIC
+#define FUSE_SUPER_MAGIC 0x65735546
+#endif
+
+constexpr auto kReadyTimeout = std::chrono::seconds(15);
+
+void setup_logging(const DaemonOptions& opt) {
+    std::vector<spdlog::sink_ptr> sinks;
+    auto err = std::make_shared<spdlog::sinks::stderr_sink_mt>();
+    // Under systemd stderr is the journal, which stamps time and pid itself.
+    err->set_pattern(getenv("JOURNAL_STREAM") ? "%l: %v" : "famfs-fused: %l: %v");
+    sinks.push_back(err);
+    if (!opt.foreground) {
+        // A daemon's stderr goes to /dev/null once the mount answers.
+        auto sys = std::make_shared<spdlog::sinks::syslog_sink_mt>("famfs-fused", LOG_PID,
+                                                                   LOG_DAEMON, true);
+        sys->set_pattern("%v");
+        sinks.push_back(sys);
+    }
+    auto logger = std::make_shared<spdlog::logger>("famfs-fused", sinks.begin(), sinks.end());
+    logger->set_level(spdlog::level::from_str(opt.log_level));
+    logger->flush_on(spdlog::level::warn);
+    spdlog::set_default_logger(logger);
+}
+
+// One line, or empty when the mount point can be used.
+std::string check_mountpoint(const std::string& mp) {
+    struct stat st;
+    if (::stat(mp.c_str(), &st) != 0) {
+        const int e = errno;
+        if (e == ENOENT) return fmt::format("mount point {} does not exist; create it first", mp);
+        if (e == ENOTCONN)
+            return fmt::format("mount point {} is a dead FUSE mount; clean it up with umount -l {}",
+                               mp, mp);
+        return fmt::format("mount point {}: {}", mp, std::strerror(e));
+    }
+    if (!S_ISDIR(st.st_mode)) return fmt::format("mount point {} is not a directory", mp);
+    for (const MountEntry& m : famfs_mounts())
+        if (m.mountpoint == mp)
+            return fmt::format("mount point {} is busy: famfs on {} is already mounted there; "
+                               "unmount it first (famfs umount {})",
+                               mp, m.source, mp);
+    return {};
+}
+
+// The parent of a backgrounded daemon: wait for the child's "ready" line.
+int wait_for_child(int fd, pid_t child) {
+    pollfd p{fd, POLLIN, 0};
+    const int timeout_ms =
+        static_cast<int>(std::chrono::milliseconds(kReadyTimeout + std::chrono::seconds(5)).count());
+    int r;
+    do {
+        r = poll(&p, 1, timeout_ms);
+    } while (r < 0 && errno == EINTR);
+    if (r == 0) {
+        spdlog::error("the daemon did not answer within {} s; stopped it",
+                      timeout_ms / 1000);
+        kill(child, SIGTERM);
+        return 1;
+    }
+    char buf[64] = {};
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    if (n > 0 && std::strncmp(buf, "ready", 5) == 0) return 0;
+    // The child printed why; reap it if it already exited.
+    int status = 0;
+    waitpid(child, &status, WNOHANG);
+    return 1;
+}
+
+// Tells whoever waits (the backgrounding parent, systemd) that the mount
+// answers: statfs on it goes through our own session loop.
+bool mount_answers(const std::string& mp) {
+    const auto deadline = std::chrono::steady_clock::now() + kReadyTimeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+        struct statfs sf;
+        if (::statfs(mp.c_str(), &sf) == 0 &&
+            (sf.f_type == FUSE_SUPER_MAGIC || sf.f_type == kStatfsTypeFuse))
+            return true;
+        if (errno == ENOTCONN) return false;
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return false;
+}
+
+void detach_stdio() {
+    int fd = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (fd < 0) return;
+    dup2(fd, 0);
+    dup2(fd, 1);
+    dup2(fd, 2);
+    close(fd);
+}
+
+// Threads we start take no signals: libfuse's handlers must run on the
+// session's threads so the loop sees fuse_session_exit.
+template <typename F>
+std::thread start_quiet_thread(F f) {
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    std::thread t(std::move(f));
+    pthread_sigmask(SIG_SETMASK, &old, nullptr);
+    return t;
+}
+
+class Refresher {
+public:
+    Refresher(FsState& s, unsigned period_ms) : s_(s), period_(period_ms) {
+        if (period_ms == 0) return;
+        t_ = start_quiet_thread([this] { run(); });
+    }
+    ~Refresher() { stop(); }
+    void stop() {
+        {
+            std::lock_guard g(mu_);
+            stop_ = true;
+        }
+        cv_.notify_all();
+        if (t_.joinable()) t_.join();
+    }
+
+private:
+    void run() {
+        std::unique_lock g(mu_);
+        while (!cv_.wait_for(g, period_, [this] { return stop_; })) {
+            g.unlock();
+            try {
+                if (uint64_t n = s_.refresh_if_needed())
+                    spdlog::debug("refresh: replayed {} new log entries (log index {})", n,
+                                  s_.log_index());
+            } catch (const std::exception& e) {
+                spdlog::warn("refresh failed: {}", e.what());
+            }
+            g.lock();
+        }
+    }
+    FsState& s_;
+    std::chrono::milliseconds period_;
+    std::mutex mu_;
+    std::condition_variable cv_;
+    bool stop_ = false;
+    std::thread t_;
+};
+
+struct ArgvBuilder {
+    std::vector<std::string> args;
+    std::vector<char*> ptrs;
+    fuse_args make() {
+        ptrs.clear();
+        for (auto& a : args) ptrs.push_back(a.data());
+        return FUSE_ARGS_INIT(static_cast<int>(ptrs.size()), ptrs.data());
+    }
+};
+
+}  // namespace
+
+int run_daemon(const DaemonOptions& opt) {
+    setup_logging(opt);
+
+    // Everything that can be wrong with the request is checked before the
+    // mount exists, so a failure never leaves a mount behind.
+    if (std::string why = check_mountpoint(opt.mountpoint); !why.empty()) {
+        spdlog::error("{}", why);
+        return 1;
+    }
+    std::unique_ptr<FsState> state;
+    try {
+        state = std::make_unique<FsState>(opt.device, opt.state);
+    } catch (const famfs::Error& e) {
+        spdlog::error("{}", e.what());
+        return 1;
+    }
+    if (std::string why = kernel_io_precheck(opt, *state); !why.empty()) {
+        spdlog::error("{}", why);
+        return 1;
+    }
+    if (opt.fake) return 0;
+
+    int ready_fd = -1;
+    if (!opt.foreground) {
+        int p[2];
+        if (pipe2(p, O_CLOEXEC) != 0) {
+            spdlog::error("pipe: {}", std::strerror(errno));
+            return 1;
+        }
+        const pid_t pid = fork();
+        if (pid < 0) {
+            spdlog::error("fork: {}", std::strerror(errno));
+            return 1;
+        }
+        if (pid > 0) {
+            close(p[1]);
+            return wait_for_child(p[0], pid);
+        }
+        close(p[0]);
+        ready_fd = p[1];
+        setsid();
+        if (chdir("/") != 0) { /* nothing relative is used after this */
+        }
+    }
+
+    OpsContext ctx;
+    ctx.state = state.get();
+    ctx.readdirplus = opt.readdirplus;
+
+    std::string mount_opts = "fsname=" + opt.device + ",subtype=famfs";
+    if (opt.allow_other) mount_opts += ",allow_other";
+    if (opt.default_permissions) mount_opts += ",default_permissions";
+    for (const auto& k : opt.kernel_opts) mount_opts += "," + k;
+    ArgvBuilder argv;
+    argv.args = {"famfs-fused", "-o", mount_opts};
+    if (opt.fuse_debug) argv.args.push_back("-d");
+    fuse_args args = argv.make();
+
+    const fuse_lowlevel_ops& ops = lowlevel_ops();
+    fuse_session* se = fuse_session_new(&args, &ops, sizeof ops, &ctx);
+    if (!se) {
+        spdlog::error("cannot create the FUSE session (options: {})", mount_opts);
+        return 1;
+    }
+    if (fuse_set_signal_handlers(se) != 0) {
+        spdlog::error("cannot install signal handlers");
+        fuse_session_destroy(se);
+        return 1;
+    }
+    if (fuse_session_mount(se, opt.mountpoint.c_str()) != 0) {
+        spdlog::error("cannot mount on {} (is /dev/fuse available, and are you root?)",
+                      opt.mountpoint);
+        fuse_remove_signal_handlers(se);
+        fuse_session_destroy(se);
+        return 1;
+    }
+
+    std::string hook_error;
+    auto hook = attach_kernel_io(se, opt, *state, ctx, hook_error);
+    if (!hook) {
+        spdlog::error("{}", hook_error);
+        fuse_session_unmount(se);
+        fuse_remove_signal_handlers(se);
+        fuse_session_destroy(se);
+        return 1;
+    }
+
+    const std::string summary =
+        fmt::format("{} on {}: role {}, mode {}, log index {}, {} files, {} directories",
+                    opt.device, opt.mountpoint, to_string(state->role()), state->mode(),
+                    state->log_index(), state->filesystem().tree().file_count(),
+                    state->filesystem().tree().dir_count());
+
+    Refresher refresher(*state, opt.refresh_ms);
+    std::thread ready = start_quiet_thread([&] {
+        if (!mount_answers(opt.mountpoint)) {
+            spdlog::error("the mount on {} did not answer within {} s", opt.mountpoint,
+                          kReadyTimeout.count());
+            if (ready_fd >= 0) close(ready_fd);
+            fuse_session_exit(se);
+            return;
+        }
+        spdlog::info("serving {}", summary);
+        sd_notifyf(0, "READY=1\nSTATUS=serving %s", summary.c_str());
+        if (ready_fd >= 0) {
+            // The parent exits on this line; stdio is nobody's from now on.
+            const char msg[] = "ready\n";
+            ssize_t w = write(ready_fd, msg, sizeof msg - 1);
+            (void)w;
+            close(ready_fd);
+            detach_stdio();
+        }
+    });
+
+    int rc;
+    if (opt.single_thread) {
+        rc = fuse_session_loop(se);
+    } else {
+        fuse_loop_config* cfg = fuse_loop_cfg_create();
+        fuse_loop_cfg_set_clone_fd(cfg, 0);
+        fuse_loop_cfg_set_max_threads(cfg, opt.max_threads);
+        rc = fuse_session_loop_mt(se, cfg);
+        fuse_loop_cfg_destroy(cfg);
+    }
+    sd_notify(0, "STOPPING=1");
+    spdlog::info("stopping ({}); unmounting {}", rc == 0 ? "unmounted or signalled" : "error",
+                 opt.mountpoint);
+    refresher.stop();
+    // Unmount before joining: a readiness probe still waiting on the mount
+    // is released by the unmount.
+    fuse_session_unmount(se);
+    ready.join();
+    fuse_remove_signal_handlers(se);
+    fuse_session_destroy(se);
+    hook.reset();
+    spdlog::info("stopped: {}", state->stats_json());
+    return rc == 0 ? 0 : 1;
+}
+
+}  // namespace famfs::daemon

@@ -1,0 +1,413 @@
+#include "fs_state.h"
+
+#include <fcntl.h>
+#include <sys/xattr.h>
+#include <time.h>
+
+#include <cerrno>
+#include <cstring>
+#include <nlohmann/json.hpp>
+
+#include "famfs/cache.h"
+#include "famfs/error.h"
+#include "famfs/uuid.h"
+
+namespace famfs::daemon {
+
+namespace {
+
+constexpr std::string_view kStatsXattr = "user.famfs.stats";
+constexpr std::string_view kFmapXattr = "user.famfs.fmap";
+
+// Cookies: 0 starts the stream, 1 follows ".", 2 follows "..", and the
+// child at position i (log order, never reordered) is followed by i + 3.
+constexpr uint64_t kFirstChildCookie = 2;
+
+bool is_dot_or_dotdot(std::string_view n) { return n == "." || n == ".."; }
+
+}  // namespace
+
+std::string_view to_string(Op op) {
+    static constexpr std::string_view names[] = {
+        "init", "destroy", "lookup", "forget", "getattr", "setattr", "opendir", "readdir",
+        "readdirplus", "releasedir", "open", "release", "read", "write", "statfs", "flush",
+        "fsync", "getxattr", "listxattr", "access", "refused"};
+    static_assert(std::size(names) == static_cast<size_t>(Op::kCount));
+    return names[static_cast<unsigned>(op)];
+}
+
+FsState::FsState(const std::string& device, const StateOptions& opt)
+    : device_path_(device), opt_(opt) {
+    Filesystem::Options fo;
+    // The daemon writes file data (compat mode) but never appends to the log.
+    fo.access = opt.read_only ? Device::Access::ReadOnly : Device::Access::ReadWrite;
+    fo.system_uuid_file = opt.system_uuid_file;
+    fs_ = Filesystem::open(device, fo);
+    coherent_ = opt.coherent.value_or(fs_->device().kind() == DeviceKind::EmulatedFile);
+    set_coherent(coherent_);
+    clock_gettime(CLOCK_REALTIME, &start_time_);
+    entries_replayed_ = fs_->tree().next_index();
+}
+
+// ---- helpers (caller holds tree_mu_) ----------------------------------------
+
+const Node* FsState::node_locked(uint64_t ino) const { return fs_->tree().get(ino); }
+
+void FsState::fill_attr_locked(const Node& n, struct stat& st) const {
+    std::memset(&st, 0, sizeof st);
+    st.st_ino = n.ino;
+    st.st_mode = n.st_mode();
+    st.st_uid = n.uid;
+    st.st_gid = n.gid;
+    if (n.is_dir()) {
+        size_t subdirs = 0;
+        for (uint64_t c : n.children)
+            if (const Node* cn = fs_->tree().get(c); cn && cn->is_dir()) ++subdirs;
+        st.st_nlink = 2 + subdirs;
+        st.st_size = static_cast<off_t>(n.children.size());
+    } else {
+        st.st_nlink = 1;
+        st.st_size = static_cast<off_t>(n.size);
+        st.st_blocks = static_cast<blkcnt_t>(fmap_capacity(n.fmap) / 512);
+    }
+    st.st_blksize = static_cast<blksize_t>(kAllocUnit);
+    st.st_atim = st.st_mtim = st.st_ctim = start_time_;
+    if (auto it = overrides_.find(n.ino); it != overrides_.end()) {
+        const AttrOverride& o = it->second;
+        if (o.mode) st.st_mode = (st.st_mode & S_IFMT) | (*o.mode & 07777);
+        if (o.uid) st.st_uid = *o.uid;
+        if (o.gid) st.st_gid = *o.gid;
+        if (o.atime) st.st_atim = *o.atime;
+        if (o.mtime) st.st_mtim = *o.mtime;
+        if (o.ctime) st.st_ctim = *o.ctime;
+    }
+}
+
+void FsState::fill_entry_locked(const Node& n, fuse_entry_param& e) const {
+    std::memset(&e, 0, sizeof e);
+    e.ino = n.ino;
+    e.generation = 1;
+    fill_attr_locked(n, e.attr);
+    e.attr_timeout = opt_.attr_timeout;
+    e.entry_timeout = opt_.entry_timeout;
+}
+
+void FsState::ref_locked(uint64_t ino, uint64_t n) {
+    if (ino == kRootIno) return;  // the kernel never forgets the root
+    std::lock_guard g(lookup_mu_);
+    nlookup_[ino] += n;
+}
+
+bool FsState::refresh_pending() const {
+    // Lock-free: next_index() is only written under the exclusive lock, and a
+    // stale read just means one more (cheap) check later.
+    return fs_->log().published_count() > log_index();
+}
+
+uint64_t FsState::log_index() const {
+    std::shared_lock g(tree_mu_);
+    return fs_->tree().next_index();
+}
+
+// ---- refresh -------------------------------------------------------------------
+
+uint64_t FsState::refresh_if_needed() {
+    refresh_checks_.fetch_add(1, std::memory_order_relaxed);
+    if (!refresh_pending()) return 0;
+    std::unique_lock g(tree_mu_);
+    ReplayResult r = fs_->refresh();
+    if (r.applied) {
+        refresh_count_.fetch_add(1, std::memory_order_relaxed);
+        entries_replayed_.store(fs_->tree().next_index(), std::memory_order_relaxed);
+    }
+    return r.applied;
+}
+
+// ---- ops -----------------------------------------------------------------------
+
+int FsState::lookup(uint64_t parent, std::string_view name, fuse_entry_param& out) {
+    if (name.size() > kMaxNameLen) return ENAMETOOLONG;
+    for (int attempt = 0; attempt < 2; ++attempt) {
+        {
+            std::shared_lock g(tree_mu_);
+            const Node* p = node_locked(parent);
+            if (!p) return ENOENT;
+            if (!p->is_dir()) return ENOTDIR;
+            if (const Node* n = fs_->tree().lookup(parent, name)) {
+                fill_entry_locked(*n, out);
+                ref_locked(n->ino);
+                return 0;
+            }
+        }
+        // A miss is never cached by the kernel: recheck the log every time.
+        if (attempt == 0 && refresh_if_needed() == 0) break;
+    }
+    return ENOENT;
+}
+
+void FsState::forget(uint64_t ino, uint64_t n) {
+    if (ino == kRootIno) return;
+    std::lock_guard g(lookup_mu_);
+    auto it = nlookup_.find(ino);
+    if (it == nlookup_.end()) return;  // a forget we did not count: ignore
+    if (it->second <= n)
+        nlookup_.erase(it);
+    else
+        it->second -= n;
+}
+
+int FsState::getattr(uint64_t ino, struct stat& out) {
+    std::shared_lock g(tree_mu_);
+    const Node* n = node_locked(ino);
+    if (!n) return ENOENT;
+    fill_attr_locked(*n, out);
+    return 0;
+}
+
+int FsState::setattr(uint64_t ino, const struct stat& in, int to_set, struct stat& out) {
+    {
+        std::shared_lock g(tree_mu_);
+        const Node* n = node_locked(ino);
+        if (!n) return ENOENT;
+        if (to_set & FUSE_SET_ATTR_SIZE) {
+            if (n->is_dir()) return EISDIR;
+            // Same size is a no-op (cp over an existing file truncates to 0
+            // first and gets EPERM: famfs files are never resized).
+            if (static_cast<uint64_t>(in.st_size) != n->size) return EPERM;
+        }
+    }
+    std::unique_lock g(tree_mu_);
+    const Node* n = node_locked(ino);
+    timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    if (to_set & ~FUSE_SET_ATTR_SIZE) {
+        AttrOverride& o = overrides_[ino];
+        if (to_set & FUSE_SET_ATTR_MODE) o.mode = in.st_mode & 07777;
+        if (to_set & FUSE_SET_ATTR_UID) o.uid = in.st_uid;
+        if (to_set & FUSE_SET_ATTR_GID) o.gid = in.st_gid;
+        if (to_set & FUSE_SET_ATTR_ATIME_NOW) o.atime = now;
+        else if (to_set & FUSE_SET_ATTR_ATIME) o.atime = in.st_atim;
+        if (to_set & FUSE_SET_ATTR_MTIME_NOW) o.mtime = now;
+        else if (to_set & FUSE_SET_ATTR_MTIME) o.mtime = in.st_mtim;
+        if (to_set & FUSE_SET_ATTR_CTIME) o.ctime = in.st_ctim;
+        else o.ctime = now;
+    }
+    fill_attr_locked(*n, out);
+    return 0;
+}
+
+int FsState::opendir(uint64_t ino) {
+    std::shared_lock g(tree_mu_);
+    const Node* n = node_locked(ino);
+    if (!n) return ENOENT;
+    return n->is_dir() ? 0 : ENOTDIR;
+}
+
+int FsState::readdir(uint64_t ino, uint64_t offset, bool plus,
+                     const std::function<bool(const DirEntry&)>& emit) {
+    // A listing from the start sees what the owner has appended meanwhile.
+    if (offset == 0) refresh_if_needed();
+    std::shared_lock g(tree_mu_);
+    const Node* dir = node_locked(ino);
+    if (!dir) return ENOENT;
+    if (!dir->is_dir()) return ENOTDIR;
+
+    DirEntry de{};
+    auto emit_dot = [&](std::string_view name, const Node& n, uint64_t next) {
+        de.name = name;
+        de.next_offset = next;
+        fill_attr_locked(n, de.attr);
+        std::memset(&de.entry, 0, sizeof de.entry);
+        de.entry.attr = de.attr;  // ino 0: the kernel takes no reference
+        return emit(de);
+    };
+    if (offset < 1 && !emit_dot(".", *dir, 1)) return 0;
+    if (offset < 2) {
+        const Node* parent = node_locked(dir->parent);
+        if (!emit_dot("..", parent ? *parent : *dir, 2)) return 0;
+    }
+    for (uint64_t i = offset > kFirstChildCookie ? offset - kFirstChildCookie : 0;
+         i < dir->children.size(); ++i) {
+        const Node* c = node_locked(dir->children[i]);
+        if (!c) continue;
+        de.name = c->name;
+        de.next_offset = i + kFirstChildCookie + 1;
+        if (plus) {
+            fill_entry_locked(*c, de.entry);
+            de.attr = de.entry.attr;
+        } else {
+            fill_attr_locked(*c, de.attr);
+        }
+        if (!emit(de)) break;
+        if (plus && !is_dot_or_dotdot(c->name)) ref_locked(c->ino);
+    }
+    return 0;
+}
+
+int FsState::open(uint64_t ino, int flags) {
+    std::shared_lock g(tree_mu_);
+    const Node* n = node_locked(ino);
+    if (!n) return ENOENT;
+    if (n->is_dir()) return EISDIR;
+    const int acc = flags & O_ACCMODE;
+    if (acc != O_RDONLY) {
+        if (opt_.read_only) return EROFS;
+        // ALL_HOSTS_RO files are writable only on the owner.
+        if ((n->flags & kFileFlagAllHostsRo) && fs_->role() != Role::Owner) return EROFS;
+    }
+    if (flags & O_TRUNC) return EPERM;  // never reached with atomic_o_trunc off
+    return 0;
+}
+
+int FsState::read(uint64_t ino, uint64_t off, size_t len, std::vector<iovec>& out) {
+    out.clear();
+    std::shared_lock g(tree_mu_);
+    const Node* n = node_locked(ino);
+    if (!n) return ENOENT;
+    if (n->is_dir()) return EISDIR;
+    if (off >= n->size) return 0;
+    size_t total = 0;
+    fs_->for_each_range(*n, off, len, [&](uint8_t* p, uint64_t cnt) {
+        if (!coherent_) invalidate(p, cnt);
+        out.push_back({p, cnt});
+        total += cnt;
+    });
+    bytes_read_.fetch_add(total, std::memory_order_relaxed);
+    return 0;
+}
+
+ssize_t FsState::write(uint64_t ino, uint64_t off, const void* buf, size_t len) {
+    if (opt_.read_only) return -EROFS;
+    const Node* n;
+    {
+        std::shared_lock g(tree_mu_);
+        n = node_locked(ino);
+    }
+    if (!n) return -ENOENT;
+    if (n->is_dir()) return -EISDIR;
+    if (len == 0) return 0;
+    // Files are pre-allocated: a write never extends one.
+    if (off >= n->size) return -EFBIG;
+    const size_t done = fs_->write_data(*n, off, buf, len);
+    bytes_written_.fetch_add(done, std::memory_order_relaxed);
+    return static_cast<ssize_t>(done);
+}
+
+int FsState::statfs(struct statvfs& out) {
+    std::memset(&out, 0, sizeof out);
+    std::shared_lock g(tree_mu_);
+    const MetaTree& t = fs_->tree();
+    Allocator a = fs_->allocator_snapshot();
+    out.f_bsize = kAllocUnit;
+    out.f_frsize = kAllocUnit;
+    out.f_blocks = a.total_units();
+    out.f_bfree = a.total_units() - a.used_units();
+    out.f_bavail = out.f_bfree;
+    const uint64_t entries = fs_->log().capacity();
+    out.f_files = entries + 1;
+    const uint64_t used = std::min<uint64_t>(t.next_index(), entries);
+    out.f_ffree = entries - used;
+    out.f_favail = out.f_ffree;
+    out.f_namemax = kMaxNameLen;
+    return 0;
+}
+
+int FsState::getxattr(uint64_t ino, std::string_view name, std::string& value) {
+    if (name == kStatsXattr && ino == kRootIno) {
+        value = stats_json();
+        return 0;
+    }
+    std::shared_lock g(tree_mu_);
+    const Node* n = node_locked(ino);
+    if (!n) return ENOENT;
+    if (name == kFmapXattr && !n->is_dir()) {
+        nlohmann::json j;
+        j["path"] = fs_->tree().path_of(*n);
+        j["size"] = n->size;
+        j["log_index"] = n->log_index;
+        j["ext_type"] = n->fmap.ext_type == ExtentType::Simple ? "simple" : "interleave";
+        if (n->fmap.ext_type == ExtentType::Interleave) {
+            const InterleavedExtent& ie = n->fmap.ie[0];
+            j["nstrips"] = ie.nstrips;
+            j["chunk_size"] = ie.chunk_size;
+        }
+        nlohmann::json ext = nlohmann::json::array();
+        for_each_extent(n->fmap, [&](uint64_t o, uint64_t l) {
+            ext.push_back({{"offset", o}, {"len", l}});
+        });
+        j["extents"] = std::move(ext);
+        value = j.dump();
+        return 0;
+    }
+    return ENODATA;
+}
+
+int FsState::listxattr(uint64_t ino, std::string& names) {
+    std::shared_lock g(tree_mu_);
+    const Node* n = node_locked(ino);
+    if (!n) return ENOENT;
+    names.clear();
+    if (ino == kRootIno) names.append(kStatsXattr).push_back('\0');
+    if (!n->is_dir()) names.append(kFmapXattr).push_back('\0');
+    return 0;
+}
+
+int FsState::access(uint64_t ino, int mask) {
+    std::shared_lock g(tree_mu_);
+    const Node* n = node_locked(ino);
+    if (!n) return ENOENT;
+    if ((mask & W_OK) && opt_.read_only) return EROFS;
+    return 0;  // permission bits are checked by the kernel (default_permissions)
+}
+
+int FsState::file_map(uint64_t ino, uint64_t& size, Fmap& map) {
+    std::shared_lock g(tree_mu_);
+    const Node* n = node_locked(ino);
+    if (!n) return ENOENT;
+    if (n->is_dir()) return EISDIR;
+    size = n->size;
+    map = n->fmap;
+    return 0;
+}
+
+// ---- introspection ----------------------------------------------------------------
+
+size_t FsState::referenced_inodes() const {
+    std::lock_guard g(lookup_mu_);
+    return nlookup_.size();
+}
+
+uint64_t FsState::nlookup(uint64_t ino) const {
+    std::lock_guard g(lookup_mu_);
+    auto it = nlookup_.find(ino);
+    return it == nlookup_.end() ? 0 : it->second;
+}
+
+std::string FsState::stats_json() const {
+    nlohmann::json j;
+    nlohmann::json ops = nlohmann::json::object();
+    for (unsigned i = 0; i < static_cast<unsigned>(Op::kCount); ++i)
+        ops[std::string(to_string(static_cast<Op>(i)))] = counters_[i].load();
+    j["requests"] = std::move(ops);
+    j["log_index"] = log_index();
+    j["log_published"] = fs_->log().published_count();
+    j["refresh_checks"] = refresh_checks_.load();
+    j["refresh_count"] = refresh_count_.load();
+    j["bytes_read"] = bytes_read_.load();
+    j["bytes_written"] = bytes_written_.load();
+    j["referenced_inodes"] = referenced_inodes();
+    j["mode"] = std::string(mode());
+    j["role"] = std::string(to_string(fs_->role()));
+    j["device"] = device_path_;
+    j["coherent"] = coherent_;
+    j["read_only"] = opt_.read_only;
+    {
+        std::shared_lock g(tree_mu_);
+        j["files"] = fs_->tree().file_count();
+        j["directories"] = fs_->tree().dir_count();
+        j["issues"] = fs_->tree().issues().size();
+    }
+    return j.dump();
+}
+
+}  // namespace famfs::daemon

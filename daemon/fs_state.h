@@ -1,0 +1,155 @@
+// The daemon's state: one famfs::Filesystem (the tree replayed from the log),
+// the kernel's lookup counts, in-memory attribute overrides and counters.
+//
+// Every FUSE op in ops.cc is a thin wrapper over one method here. The methods
+// take plain values and return 0 or an errno, so tests build an FsState over
+// a device file and call them without a mount (test/daemon/).
+//
+// Locking: the tree only grows (famfs never deletes). Readers take the shared
+// lock; a refresh takes it exclusively, and only when the log header says new
+// entries exist (one 8-byte read, no lock). Nodes never move in memory and a
+// file's size and map never change, so data I/O resolves its device ranges
+// under the shared lock and copies without it.
+#pragma once
+
+#define FUSE_USE_VERSION 312
+#include <fuse_lowlevel.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/uio.h>
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "famfs/fs.h"
+
+namespace famfs::daemon {
+
+// Requests counted in the stats, by FUSE op.
+enum class Op : unsigned {
+    Init, Destroy, Lookup, Forget, Getattr, Setattr, Opendir, Readdir, Readdirplus, Releasedir,
+    Open, Release, Read, Write, Statfs, Flush, Fsync, Getxattr, Listxattr, Access, Refused,
+    kCount
+};
+std::string_view to_string(Op op);
+
+struct StateOptions {
+    bool read_only = false;          // -o ro: no data writes at all
+    double attr_timeout = 1.0;       // seconds the kernel may cache attributes
+    double entry_timeout = 1.0;      // ... and names (positive entries only)
+    std::string system_uuid_file;    // empty: $FAMFS_SYSTEM_UUID_FILE or the default
+    std::optional<bool> coherent;    // unset: coherent for emulated devices only
+};
+
+// One readdir entry handed to the emitter. `entry` is filled for readdirplus
+// (entry.ino == 0 for "." and "..", which the kernel does not count).
+struct DirEntry {
+    std::string_view name;
+    uint64_t next_offset;  // cookie of the entry after this one
+    struct stat attr;
+    fuse_entry_param entry;
+};
+
+class FsState {
+public:
+    // Opens and replays the device. Throws famfs::Error (one-line message) if
+    // it is not a famfs device or cannot be opened.
+    FsState(const std::string& device, const StateOptions& opt);
+
+    // ---- ops (0 or an errno) ---------------------------------------------
+    int lookup(uint64_t parent, std::string_view name, fuse_entry_param& out);
+    void forget(uint64_t ino, uint64_t nlookup);
+    int getattr(uint64_t ino, struct stat& out);
+    // `to_set` is the FUSE_SET_ATTR_* mask. Size changes are refused (EPERM):
+    // famfs files are pre-allocated and never truncated or extended.
+    int setattr(uint64_t ino, const struct stat& in, int to_set, struct stat& out);
+    int opendir(uint64_t ino);
+    // Emits entries from cookie `offset` on until `emit` returns false (buffer
+    // full). With `plus`, each emitted non-dot entry counts one lookup.
+    int readdir(uint64_t ino, uint64_t offset, bool plus,
+                const std::function<bool(const DirEntry&)>& emit);
+    int open(uint64_t ino, int flags);
+    // Device ranges holding [off, off+len) of the file (clipped at its size).
+    // The iovecs point into the shared device mapping.
+    int read(uint64_t ino, uint64_t off, size_t len, std::vector<iovec>& out);
+    // Writes within the file's pre-allocated size. Returns bytes written, or
+    // -EFBIG when `off` is at or past the end (files never grow).
+    ssize_t write(uint64_t ino, uint64_t off, const void* buf, size_t len);
+    int statfs(struct statvfs& out);
+    // Value of xattr `name`, or ENODATA.
+    int getxattr(uint64_t ino, std::string_view name, std::string& value);
+    // NUL-separated names.
+    int listxattr(uint64_t ino, std::string& names);
+    int access(uint64_t ino, int mask);
+
+    // ---- log growth --------------------------------------------------------
+    // Replays entries another host (or the CLI here) appended, if any.
+    // Returns the number applied. Cheap when nothing is new.
+    uint64_t refresh_if_needed();
+
+    // ---- introspection -------------------------------------------------------
+    void count(Op op) { counters_[static_cast<unsigned>(op)].fetch_add(1, std::memory_order_relaxed); }
+    std::string stats_json() const;
+    Role role() const { return fs_->role(); }
+    const std::string& device_path() const { return device_path_; }
+    // "compat" (the daemon serves data) or "famfs" (the kernel maps files
+    // itself); the protocol shim decides at INIT.
+    std::string_view mode() const { return famfs_mode_ ? "famfs" : "compat"; }
+    void set_famfs_mode(bool on) { famfs_mode_ = on; }
+    uint64_t log_index() const;
+    size_t referenced_inodes() const;
+    uint64_t nlookup(uint64_t ino) const;
+    bool coherent() const { return coherent_; }
+    double attr_timeout() const { return opt_.attr_timeout; }
+
+    // For the protocol shim (GET_FMAP): a regular file's size and map.
+    int file_map(uint64_t ino, uint64_t& size, Fmap& map);
+
+    Filesystem& filesystem() { return *fs_; }
+
+private:
+    struct AttrOverride {
+        std::optional<uint32_t> mode, uid, gid;
+        std::optional<timespec> atime, mtime, ctime;
+    };
+
+    const Node* node_locked(uint64_t ino) const;
+    void fill_attr_locked(const Node& n, struct stat& st) const;
+    void fill_entry_locked(const Node& n, fuse_entry_param& e) const;
+    void ref_locked(uint64_t ino, uint64_t n = 1);
+    bool refresh_pending() const;
+
+    std::string device_path_;
+    StateOptions opt_;
+    std::unique_ptr<Filesystem> fs_;
+    bool coherent_ = false;
+    std::atomic<bool> famfs_mode_{false};
+    timespec start_time_{};
+
+    mutable std::shared_mutex tree_mu_;  // the tree and overrides_
+
+    std::unordered_map<uint64_t, AttrOverride> overrides_;
+
+    mutable std::mutex lookup_mu_;  // nlookup_
+    std::unordered_map<uint64_t, uint64_t> nlookup_;
+
+    std::array<std::atomic<uint64_t>, static_cast<size_t>(Op::kCount)> counters_{};
+    std::atomic<uint64_t> refresh_checks_{0};
+    std::atomic<uint64_t> refresh_count_{0};
+    std::atomic<uint64_t> entries_replayed_{0};
+    std::atomic<uint64_t> bytes_read_{0};
+    std::atomic<uint64_t> bytes_written_{0};
+};
+
+}  // namespace famfs::daemon

@@ -1,0 +1,313 @@
+#include "ops.h"
+
+#include <spdlog/spdlog.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstring>
+#include <vector>
+
+namespace famfs::daemon {
+
+namespace {
+
+OpsContext& ctx(fuse_req_t req) { return *static_cast<OpsContext*>(fuse_req_userdata(req)); }
+FsState& state(fuse_req_t req) { return *ctx(req).state; }
+
+void reply_err(fuse_req_t req, int err) { fuse_reply_err(req, err); }
+
+// ---- lifecycle ------------------------------------------------------------------
+
+void famfs_init(void* userdata, fuse_conn_info* conn) {
+    auto& c = *static_cast<OpsContext*>(userdata);
+    c.state->count(Op::Init);
+    // Large requests: libfuse 3.14 sizes its buffers for 256 pages and sets
+    // max_pages from max_write, so 1 MiB is the most it can take.
+    conn->max_write = c.max_write;
+    conn->max_read = 0;  // no limit beyond max_pages
+    if (conn->capable & FUSE_CAP_ASYNC_READ) conn->want |= FUSE_CAP_ASYNC_READ;
+    if (conn->capable & FUSE_CAP_PARALLEL_DIROPS) conn->want |= FUSE_CAP_PARALLEL_DIROPS;
+    // O_TRUNC must reach open() so it can be refused (files never shrink).
+    conn->want &= ~FUSE_CAP_ATOMIC_O_TRUNC;
+    // Writes go straight to the device: no writeback cache in compat mode.
+    conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+    if (!c.readdirplus) conn->want &= ~(FUSE_CAP_READDIRPLUS | FUSE_CAP_READDIRPLUS_AUTO);
+    spdlog::info("FUSE protocol {}.{}, max_write {} KiB, max_readahead {} KiB, mode {}",
+                 conn->proto_major, conn->proto_minor, conn->max_write >> 10,
+                 conn->max_readahead >> 10, c.state->mode());
+}
+
+void famfs_destroy(void* userdata) {
+    auto& c = *static_cast<OpsContext*>(userdata);
+    c.state->count(Op::Destroy);
+    spdlog::info("session destroyed; {} inodes still referenced", c.state->referenced_inodes());
+}
+
+// ---- names ------------------------------------------------------------------------
+
+void famfs_lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
+    FsState& s = state(req);
+    s.count(Op::Lookup);
+    fuse_entry_param e;
+    if (int err = s.lookup(parent, name, e)) return reply_err(req, err);
+    // If the reply cannot be delivered the kernel never saw the reference.
+    if (fuse_reply_entry(req, &e) == -ENOENT) s.forget(e.ino, 1);
+}
+
+void famfs_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup) {
+    FsState& s = state(req);
+    s.count(Op::Forget);
+    s.forget(ino, nlookup);
+    fuse_reply_none(req);
+}
+
+void famfs_forget_multi(fuse_req_t req, size_t count, fuse_forget_data* forgets) {
+    FsState& s = state(req);
+    s.count(Op::Forget);
+    for (size_t i = 0; i < count; ++i) s.forget(forgets[i].ino, forgets[i].nlookup);
+    fuse_reply_none(req);
+}
+
+// ---- attributes -------------------------------------------------------------------
+
+void famfs_getattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
+    FsState& s = state(req);
+    s.count(Op::Getattr);
+    struct stat st;
+    if (int err = s.getattr(ino, st)) return reply_err(req, err);
+    fuse_reply_attr(req, &st, s.attr_timeout());
+}
+
+void famfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set,
+                   fuse_file_info*) {
+    FsState& s = state(req);
+    s.count(Op::Setattr);
+    struct stat st;
+    if (int err = s.setattr(ino, *attr, to_set, st)) return reply_err(req, err);
+    fuse_reply_attr(req, &st, s.attr_timeout());
+}
+
+void famfs_access(fuse_req_t req, fuse_ino_t ino, int mask) {
+    FsState& s = state(req);
+    s.count(Op::Access);
+    reply_err(req, s.access(ino, mask));
+}
+
+// ---- directories ---------------------------------------------------------------------
+
+void famfs_opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+    FsState& s = state(req);
+    s.count(Op::Opendir);
+    if (int err = s.opendir(ino)) return reply_err(req, err);
+    fi->cache_readdir = 0;  // listings must show what other hosts created
+    fi->keep_cache = 0;
+    fuse_reply_open(req, fi);
+}
+
+void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, bool plus) {
+    FsState& s = state(req);
+    s.count(plus ? Op::Readdirplus : Op::Readdir);
+    std::vector<char> buf(size);
+    size_t used = 0;
+    int err = s.readdir(ino, static_cast<uint64_t>(off), plus, [&](const DirEntry& de) {
+        const std::string name(de.name);
+        const size_t room = size - used;
+        const size_t need =
+            plus ? fuse_add_direntry_plus(req, buf.data() + used, room, name.c_str(), &de.entry,
+                                          static_cast<off_t>(de.next_offset))
+                 : fuse_add_direntry(req, buf.data() + used, room, name.c_str(), &de.attr,
+                                     static_cast<off_t>(de.next_offset));
+        if (need > room) return false;
+        used += need;
+        return true;
+    });
+    if (err) return reply_err(req, err);
+    fuse_reply_buf(req, buf.data(), used);
+}
+
+void famfs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info*) {
+    do_readdir(req, ino, size, off, false);
+}
+
+void famfs_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+                       fuse_file_info*) {
+    do_readdir(req, ino, size, off, true);
+}
+
+void famfs_releasedir(fuse_req_t req, fuse_ino_t, fuse_file_info*) {
+    state(req).count(Op::Releasedir);
+    reply_err(req, 0);
+}
+
+// ---- files ---------------------------------------------------------------------------
+
+void famfs_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+    FsState& s = state(req);
+    s.count(Op::Open);
+    if (int err = s.open(ino, fi->flags)) return reply_err(req, err);
+    // No keep_cache: every open drops this file's cached pages, so a reader
+    // sees what another host wrote before the open (see docs/daemon.md).
+    fi->keep_cache = 0;
+    fi->direct_io = 0;
+    fuse_reply_open(req, fi);
+}
+
+void famfs_release(fuse_req_t req, fuse_ino_t, fuse_file_info*) {
+    state(req).count(Op::Release);
+    reply_err(req, 0);
+}
+
+void famfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info*) {
+    OpsContext& c = ctx(req);
+    c.state->count(Op::Read);
+    if (c.refuse_data_io && c.refuse_data_io(c.refuse_arg)) return reply_err(req, EIO);
+    std::vector<iovec> iov;
+    iov.reserve(4);
+    if (int err = c.state->read(ino, static_cast<uint64_t>(off), size, iov))
+        return reply_err(req, err);
+    if (iov.empty()) {
+        fuse_reply_buf(req, nullptr, 0);
+        return;
+    }
+    // The kernel copies straight out of the device mapping: one copy per request.
+    fuse_reply_iov(req, iov.data(), static_cast<int>(iov.size()));
+}
+
+void famfs_write(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_t off,
+                 fuse_file_info*) {
+    OpsContext& c = ctx(req);
+    c.state->count(Op::Write);
+    if (c.refuse_data_io && c.refuse_data_io(c.refuse_arg)) return reply_err(req, EIO);
+    ssize_t n = c.state->write(ino, static_cast<uint64_t>(off), buf, size);
+    if (n < 0) return reply_err(req, static_cast<int>(-n));
+    fuse_reply_write(req, static_cast<size_t>(n));
+}
+
+void famfs_flush(fuse_req_t req, fuse_ino_t, fuse_file_info*) {
+    state(req).count(Op::Flush);
+    reply_err(req, 0);  // writes reach the device before they are answered
+}
+
+void famfs_fsync(fuse_req_t req, fuse_ino_t, int, fuse_file_info*) {
+    state(req).count(Op::Fsync);
+    reply_err(req, 0);
+}
+
+void famfs_statfs(fuse_req_t req, fuse_ino_t) {
+    FsState& s = state(req);
+    s.count(Op::Statfs);
+    struct statvfs st;
+    if (int err = s.statfs(st)) return reply_err(req, err);
+    fuse_reply_statfs(req, &st);
+}
+
+// ---- xattrs ----------------------------------------------------------------------------
+
+void famfs_getxattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) {
+    FsState& s = state(req);
+    s.count(Op::Getxattr);
+    std::string value;
+    if (int err = s.getxattr(ino, name, value)) return reply_err(req, err);
+    if (size == 0) return (void)fuse_reply_xattr(req, value.size());
+    if (size < value.size()) return reply_err(req, ERANGE);
+    fuse_reply_buf(req, value.data(), value.size());
+}
+
+void famfs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
+    FsState& s = state(req);
+    s.count(Op::Listxattr);
+    std::string names;
+    if (int err = s.listxattr(ino, names)) return reply_err(req, err);
+    if (size == 0) return (void)fuse_reply_xattr(req, names.size());
+    if (size < names.size()) return reply_err(req, ERANGE);
+    fuse_reply_buf(req, names.data(), names.size());
+}
+
+void famfs_setxattr(fuse_req_t req, fuse_ino_t, const char*, const char*, size_t, int) {
+    state(req).count(Op::Refused);
+    reply_err(req, ENOTSUP);
+}
+
+// ---- the namespace changes only the log can make ---------------------------------------
+
+// Files and directories are created by `famfs creat` / `famfs mkdir` on the
+// owner, through the log; the daemon never appends. Clients get EROFS (they
+// can never create), the owner EPERM.
+void refuse_namespace_change(fuse_req_t req, const char* what, const char* name) {
+    FsState& s = state(req);
+    s.count(Op::Refused);
+    const bool owner = s.role() == Role::Owner;
+    spdlog::debug("{} '{}' refused: famfs namespace changes go through the log ({})", what,
+                  name ? name : "", owner ? "use the famfs CLI" : "this host is a client");
+    reply_err(req, owner ? EPERM : EROFS);
+}
+
+void famfs_mknod(fuse_req_t req, fuse_ino_t, const char* name, mode_t, dev_t) {
+    refuse_namespace_change(req, "mknod", name);
+}
+void famfs_mkdir(fuse_req_t req, fuse_ino_t, const char* name, mode_t) {
+    refuse_namespace_change(req, "mkdir", name);
+}
+void famfs_unlink(fuse_req_t req, fuse_ino_t, const char* name) {
+    refuse_namespace_change(req, "unlink", name);
+}
+void famfs_rmdir(fuse_req_t req, fuse_ino_t, const char* name) {
+    refuse_namespace_change(req, "rmdir", name);
+}
+void famfs_symlink(fuse_req_t req, const char*, fuse_ino_t, const char* name) {
+    refuse_namespace_change(req, "symlink", name);
+}
+void famfs_rename(fuse_req_t req, fuse_ino_t, const char* name, fuse_ino_t, const char*,
+                  unsigned) {
+    refuse_namespace_change(req, "rename", name);
+}
+void famfs_link(fuse_req_t req, fuse_ino_t, fuse_ino_t, const char* name) {
+    refuse_namespace_change(req, "link", name);
+}
+void famfs_create(fuse_req_t req, fuse_ino_t, const char* name, mode_t, fuse_file_info*) {
+    refuse_namespace_change(req, "create", name);
+}
+
+fuse_lowlevel_ops make_ops() {
+    fuse_lowlevel_ops o{};
+    o.init = famfs_init;
+    o.destroy = famfs_destroy;
+    o.lookup = famfs_lookup;
+    o.forget = famfs_forget;
+    o.forget_multi = famfs_forget_multi;
+    o.getattr = famfs_getattr;
+    o.setattr = famfs_setattr;
+    o.access = famfs_access;
+    o.opendir = famfs_opendir;
+    o.readdir = famfs_readdir;
+    o.readdirplus = famfs_readdirplus;
+    o.releasedir = famfs_releasedir;
+    o.open = famfs_open;
+    o.release = famfs_release;
+    o.read = famfs_read;
+    o.write = famfs_write;
+    o.flush = famfs_flush;
+    o.fsync = famfs_fsync;
+    o.statfs = famfs_statfs;
+    o.getxattr = famfs_getxattr;
+    o.listxattr = famfs_listxattr;
+    o.setxattr = famfs_setxattr;
+    o.mknod = famfs_mknod;
+    o.mkdir = famfs_mkdir;
+    o.unlink = famfs_unlink;
+    o.rmdir = famfs_rmdir;
+    o.symlink = famfs_symlink;
+    o.rename = famfs_rename;
+    o.link = famfs_link;
+    o.create = famfs_create;
+    return o;
+}
+
+}  // namespace
+
+const fuse_lowlevel_ops& lowlevel_ops() {
+    static const fuse_lowlevel_ops ops = make_ops();
+    return ops;
+}
+
+}  // namespace famfs::daemon

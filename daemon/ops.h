@@ -1,0 +1,23 @@
+// The FUSE lowlevel ops table: one function per op, each a thin wrapper that
+// turns a request into an FsState call and the result into a reply.
+#pragma once
+
+#include "fs_state.h"
+
+namespace famfs::daemon {
+
+// The session's userdata: the state, plus what init() negotiates.
+struct OpsContext {
+    FsState* state = nullptr;
+    unsigned max_write = 1u << 20;  // 1 MiB: libfuse 3.14's buffer limit (256 pages)
+    bool readdirplus = true;
+    // Hook for the protocol shim: returns true when a READ/WRITE must be
+    // refused because the kernel maps data itself (famfs mode).
+    bool (*refuse_data_io)(void* arg) = nullptr;
+    void* refuse_arg = nullptr;
+};
+
+// The table, filled in one place (ops.cc).
+const fuse_lowlevel_ops& lowlevel_ops();
+
+}  // namespace famfs::daemon
