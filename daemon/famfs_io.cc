@@ -95,9 +95,10 @@ int to_wire(const FmapInfo& info, WireMap& out, std::string& why) {
     return -EINVAL;
 }
 
-int encode_fmap(const p::Revision& rev, const WireMap& map, std::vector<uint8_t>& out,
-                std::string& why) {
-    out.clear();
+namespace {
+
+int encode_fmap_into(const p::Revision& rev, const WireMap& map, std::vector<uint8_t>& out,
+                     std::string& why) {
     const size_t n = map.interleaved ? map.iext.size() : map.simple.size();
     if (n == 0) {
         why = "map has no extents";
@@ -151,16 +152,24 @@ int encode_fmap(const p::Revision& rev, const WireMap& map, std::vector<uint8_t>
     if (out.size() > rev.max_fmap_reply) {
         why = fmt::format("map needs a {}-byte reply, the kernel takes {}", out.size(),
                           rev.max_fmap_reply);
-        out.clear();
         return -E2BIG;
     }
     if (covered < map.file_size) {
         why = fmt::format("extents cover {} bytes, short of the file size {}", covered,
                           map.file_size);
-        out.clear();
         return -EINVAL;
     }
     return 0;
+}
+
+}  // namespace
+
+int encode_fmap(const p::Revision& rev, const WireMap& map, std::vector<uint8_t>& out,
+                std::string& why) {
+    out.clear();
+    int rc = encode_fmap_into(rev, map, out, why);
+    if (rc != 0) out.clear();  // all or nothing: never a truncated map
+    return rc;
 }
 
 int encode_daxdev(uint32_t index, std::string_view path, std::vector<uint8_t>& out,
@@ -214,7 +223,8 @@ bool release_at_least(const KernelEvidence& ev, int major, int minor) {
 
 // Does the kernel offer this revision's famfs bit at this revision's minor?
 bool offers(const InitOffer& o, const p::Revision& r) {
-    return (o.flags & p::kFlagInitExt) && (o.flags64() & r.dax_fmap_flag) && o.minor >= r.minor;
+    return (o.flags & p::kFlagInitExt) && (o.flags64() & r.dax_fmap_flag) && o.minor >= r.minor &&
+           o.minor <= r.max_minor;
 }
 
 }  // namespace
@@ -229,8 +239,8 @@ RevisionDecision choose_revision(const InitOffer& o, RevisionChoice choice,
         const p::Revision& r = choice == RevisionChoice::V10 ? p::kV10 : p::kProject73;
         if (!offers(o, r))
             return {nullptr, fmt::format("kernel does not offer famfs revision {} (FUSE {}.{}, "
-                                         "flags2 0x{:x}; needs 7.{} and bit {})",
-                                         r.name, o.major, o.minor, o.flags2, r.minor,
+                                         "flags2 0x{:x}; needs 7.{}..7.{} and bit {})",
+                                         r.name, o.major, o.minor, o.flags2, r.minor, r.max_minor,
                                          std::countr_zero(r.dax_fmap_flag))};
         return {&r, fmt::format("revision {} chosen by option, offered by the kernel", r.name)};
     }
@@ -242,7 +252,7 @@ RevisionDecision choose_revision(const InitOffer& o, RevisionChoice choice,
                                    "are not famfs (choose a revision explicitly to override)"
                                  : "kernel does not offer FUSE_DAX_FMAP (no famfs support, or "
                                    "the daemon lacks CAP_SYS_RAWIO)"};
-    const bool v10 = offers(o, p::kV10) && o.minor == p::kV10.minor && !release_at_least(ev, 7, 3);
+    const bool v10 = offers(o, p::kV10) && !release_at_least(ev, 7, 3);
     const bool p73 = offers(o, p::kProject73) && release_at_least(ev, 7, 3);
     if (v10 == p73)
         return {nullptr, fmt::format("cannot tell the famfs revision of kernel {}.{} speaking "
@@ -438,6 +448,10 @@ ssize_t KernelIo::on_read(int fd, void* buf, size_t len) {
             return -1;
         }
         if (screen(fd, bytes, static_cast<size_t>(n)) == Verdict::Pass) return n;
+        if (init_failed_) {  // libfuse sees the session has exited and leaves its loop
+            errno = ENODEV;
+            return -1;
+        }
     }
 }
 

@@ -154,6 +154,9 @@ struct Revision {
     // The protocol minor the famfs kernel speaks; the kernel's INIT must carry
     // at least this, and the INIT reply is raised to it when famfs is enabled.
     uint32_t minor;
+    // A kernel speaking a later minor is not this revision (for V10: every
+    // later mainline kernel has bit 43 as HAS_IO_URING_BUFPOOL).
+    uint32_t max_minor;
     // FUSE_DAX_FMAP as a bit of the 64-bit flags (flags | flags2 << 32).
     uint64_t dax_fmap_flag;
     uint32_t op_get_fmap;
@@ -176,6 +179,7 @@ struct Revision {
 inline constexpr Revision kV10{
     .name = "V10",
     .minor = 46,
+    .max_minor = 46,
     .dax_fmap_flag = 1ULL << 43,
     .op_get_fmap = 54,
     .op_get_daxdev = 55,
@@ -194,6 +198,7 @@ inline constexpr Revision kV10{
 inline constexpr Revision kProject73{
     .name = "7.3-project",
     .minor = 47,
+    .max_minor = UINT32_MAX,
     .dax_fmap_flag = 1ULL << 44,
     .op_get_fmap = 54,
     .op_get_daxdev = 55,

@@ -1,0 +1,115 @@
+// The scripted-kernel harness: a famfs test image, a minimal lowlevel FUSE
+// server over it (MiniFs, which is also the shim's FmapSource), and a Session
+// that runs libfuse + KernelIo on one end of a SOCK_SEQPACKET socketpair while
+// the test plays the kernel on the other end.
+#pragma once
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "famfs/fs.h"
+#include "famfs_io.h"
+#include "wire.h"
+
+struct fuse_session;
+
+namespace famfs::ktest {
+
+// A famfs device file in a temp dir: upstream's golden populated image when
+// it is available ($FAMFS_GOLDEN_DIR or /work/shared/golden), else an
+// equivalent one made here with libfamfs (same paths, sizes and map shapes).
+// Expected maps are always read back from the raw log bytes.
+class TestImage {
+public:
+    TestImage();
+    ~TestImage();
+    TestImage(const TestImage&) = delete;
+    TestImage& operator=(const TestImage&) = delete;
+
+    std::string dir, path, uuid_file;
+    bool golden = false;
+
+    // Raw log entry `index` (544 bytes) read with pread at the documented offset.
+    Bytes entry(uint64_t index) const;
+    // Index of the FILE entry whose relpath is `relpath`; throws if none.
+    uint64_t file_index(std::string_view relpath) const;
+    // The GET_FMAP payload the log entry implies, built with wire.h.
+    Bytes expected_fmap(uint64_t index) const;
+    Bytes read_device(uint64_t off, size_t len) const;
+    uint64_t next_index() const;
+};
+
+// One node's answer, fixed for limit tests (takes precedence over the tree).
+struct Injected {
+    famfs::fuse::FmapInfo info;
+};
+
+// A tiny lowlevel server: lookup (refreshing from the log on a miss, as the
+// daemon does), getattr, open, read, release, forget, destroy. Data READs in
+// famfs mode are refused through KernelIo::refuse_data_io().
+class MiniFs : public famfs::fuse::FmapSource {
+public:
+    MiniFs(const std::string& device, const std::string& uuid_file, std::string daxdev_path);
+
+    int fmap_for(uint64_t nodeid, famfs::fuse::FmapInfo& out) override;
+    int daxdev_path(uint32_t index, std::string& out) override;
+
+    void inject(uint64_t nodeid, famfs::fuse::FmapInfo info);
+    uint64_t nlookup(uint64_t ino);
+    bool destroyed() const { return destroyed_; }
+
+    // Callbacks from the C ops table.
+    void op_lookup(void* req, uint64_t parent, const char* name);
+    void op_getattr(void* req, uint64_t ino);
+    void op_open(void* req, uint64_t ino, void* fi);
+    void op_read(void* req, uint64_t ino, size_t size, off_t off);
+    void op_forget(void* req, uint64_t ino, uint64_t n);
+    void op_destroy() { destroyed_ = true; }
+
+    famfs::fuse::KernelIo* io = nullptr;  // set by Session
+
+private:
+    const famfs::Node* find_locked(uint64_t ino);
+
+    std::mutex mu_;
+    std::unique_ptr<famfs::Filesystem> fs_;
+    std::string daxdev_;
+    std::map<uint64_t, uint64_t> nlookup_;
+    std::map<uint64_t, famfs::fuse::FmapInfo> injected_;
+    std::atomic<bool> destroyed_{false};
+};
+
+// libfuse + KernelIo on a socketpair, run in a thread.
+class Session {
+public:
+    Session(MiniFs& fs, famfs::fuse::KernelIo::Config config);
+    ~Session();
+
+    void send(const Bytes& msg);
+    // Next reply; fails the test (throws) after `timeout_ms`.
+    Bytes recv(int timeout_ms = 5000);
+    // True if nothing arrives within `ms`.
+    bool silent(int ms = 200);
+    Bytes call(const Bytes& msg) {
+        send(msg);
+        return recv();
+    }
+    // True once the session loop has returned (within `ms`).
+    bool ended(int ms);
+    famfs::fuse::KernelIo& io() { return *io_; }
+
+private:
+    MiniFs& fs_;
+    int kernel_fd_ = -1;
+    fuse_session* se_ = nullptr;
+    std::unique_ptr<famfs::fuse::KernelIo> io_;
+    std::thread loop_;
+    std::atomic<bool> ended_{false};
+};
+
+}  // namespace famfs::ktest
