@@ -1,0 +1,154 @@
+#include "famfs/fsck.h"
+
+#include <algorithm>
+#include <cstring>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "famfs/allocator.h"
+#include "famfs/cache.h"
+#include "famfs/crc.h"
+#include "famfs/log.h"
+
+namespace famfs {
+
+std::string describe(const FsckProblem& p) {
+    if (p.index == kNoLogIndex) return fmt::format("{} {}: {}", p.where, p.field, p.reason);
+    return fmt::format("{}: {}: {}", p.where, p.field, p.reason);
+}
+
+namespace {
+
+bool plausible_log_len(uint64_t log_len, uint64_t device_size) {
+    return log_len >= kMinLogLen && !(log_len & (log_len - 1)) &&
+           log_len <= device_size && kLogOffset + log_len <= device_size;
+}
+
+template <typename T>
+T read_copy(const Device& dev, uint64_t off) {
+    T v;
+    invalidate(dev.base() + off, sizeof v);
+    std::memcpy(&v, dev.base() + off, sizeof v);
+    return v;
+}
+
+std::string entry_path(const LogEntry& e) {
+    if (e.type == EntryType::File) return std::string(fixed_str(e.file.relpath, kMaxPathLen));
+    if (e.type == EntryType::Mkdir) return std::string(fixed_str(e.mkdir.relpath, kMaxPathLen));
+    return {};
+}
+
+}  // namespace
+
+FsckReport fsck(const Device& dev, const FsckOptions& opt) {
+    FsckReport r;
+    r.device = dev.path();
+    r.device_size = dev.size();
+    auto add = [&](std::string where, uint64_t index, std::string kind, std::string field,
+                   std::string reason) {
+        r.problems.push_back({std::move(where), index, std::move(kind), std::move(field),
+                              std::move(reason)});
+    };
+
+    if (dev.size() < kLogOffset + kMinLogLen) {
+        add("superblock", kNoLogIndex, "superblock", "size",
+            fmt::format("the device has {} bytes, too small for famfs", dev.size()));
+        return r;
+    }
+
+    // ---- superblock
+    const Superblock sb = read_copy<Superblock>(dev, 0);
+    r.superblock = sb;
+    if (auto p = check_superblock(sb, dev.size()))
+        add("superblock", kNoLogIndex, "superblock", p->field, p->detail);
+    else
+        r.superblock_valid = true;
+
+    // ---- log geometry: the superblock's, or (when it is damaged) the log
+    // header's own, so that a bad superblock still gets its log checked.
+    const LogHeader hdr = read_copy<LogHeader>(dev, kLogOffset);
+    r.log_header = hdr;
+    uint64_t log_len = 0;
+    if (sb.log_offset == kLogOffset && plausible_log_len(sb.log_len, dev.size()))
+        log_len = sb.log_len;
+    else if (hdr.magic == kLogMagic && plausible_log_len(hdr.log_len, dev.size()))
+        log_len = hdr.log_len;
+    if (!log_len) return r;  // no log to scan; the superblock problem says why
+    r.log_located = true;
+    r.log_len = log_len;
+
+    uint64_t data_size = dev.size() / kAllocUnit * kAllocUnit;
+    if (sb.daxdev.size > data_offset(log_len) && sb.daxdev.size <= dev.size())
+        data_size = sb.daxdev.size;
+
+    // ---- log header
+    Superblock geometry = sb;
+    geometry.log_len = log_len;
+    if (auto p = check_log_header(hdr, geometry)) {
+        add("log header", kNoLogIndex, "log-header", p->field, p->detail);
+        // Without the magic this is not a famfs log; with a bad crc the counts
+        // may still be right, so go on and check what they cover.
+        if (p->field == "magic") return r;
+    } else {
+        r.log_header_valid = true;
+    }
+    r.log_capacity = log_last_index(log_len) + 1;
+    const auto* log = reinterpret_cast<const Log*>(dev.base() + kLogOffset);
+    auto published_now = [&] {
+        invalidate(&log->header.next_index, sizeof log->header.next_index);
+        return std::min<uint64_t>(__atomic_load_n(&log->header.next_index, __ATOMIC_ACQUIRE),
+                                  r.log_capacity);
+    };
+    r.published = published_now();
+
+    // ---- entries, replayed into a tree
+    MetaTree tree(data_size);
+    for (uint64_t i = 0; i < r.published; ++i) {
+        LogEntry e = read_copy<LogEntry>(dev, kLogOffset + entry_offset(i));
+        auto problem = check_entry(e, i);
+        // A bad last entry may be an append still in flight: look again.
+        while (problem && i + 1 == r.published &&
+               r.tail_retries < static_cast<uint32_t>(std::max(0, opt.torn_tail_retries))) {
+            ++r.tail_retries;
+            std::this_thread::sleep_for(opt.torn_tail_delay);
+            e = read_copy<LogEntry>(dev, kLogOffset + entry_offset(i));
+            problem = check_entry(e, i);
+            r.published = std::max(r.published, published_now());
+        }
+        FsckEntry fe;
+        fe.index = i;
+        fe.seqnum = e.seqnum;
+        fe.type = static_cast<uint32_t>(e.type);
+        fe.stored_crc = static_cast<uint32_t>(e.crc);
+        fe.computed_crc = entry_crc(e);
+        fe.valid = !problem;
+        fe.path = entry_path(e);
+        r.entries.push_back(std::move(fe));
+        if (problem)
+            tree.skip(i, {IssueKind::Corrupt, i, problem->field, problem->detail});
+        else
+            tree.apply(e, i);
+    }
+
+    // ---- allocation scan
+    Allocator alloc(data_size, log_len);
+    std::vector<Issue> issues = tree.issues();
+    for (Issue& c : alloc.mark_tree(tree)) issues.push_back(std::move(c));
+    std::stable_sort(issues.begin(), issues.end(),
+                     [](const Issue& a, const Issue& b) { return a.index < b.index; });
+    for (const Issue& i : issues)
+        add(i.index == kNoLogIndex ? std::string("log") : fmt::format("entry {}", i.index),
+            i.index, std::string(to_string(i.kind)), i.field, i.message);
+
+    r.scanned = true;
+    r.files = tree.file_count();
+    r.dirs = tree.dir_count();
+    r.total_bytes = alloc.total_units() * kAllocUnit;
+    r.metadata_bytes = alloc.reserved_units() * kAllocUnit;
+    r.data_used_bytes = (alloc.used_units() - alloc.reserved_units()) * kAllocUnit;
+    r.free_bytes = alloc.free_bytes();
+    return r;
+}
+
+}  // namespace famfs
