@@ -297,9 +297,18 @@ const fuse_lowlevel_ops kOps = [] {
 
 }  // namespace
 
+const fuse_lowlevel_ops& MiniFs::ops() { return kOps; }
+
 // ===== Session ====================================================================
 
-Session::Session(MiniFs& fs, famfs::fuse::KernelIo::Config config) : fs_(fs) {
+Session::Session(MiniFs& fs, famfs::fuse::KernelIo::Config config)
+    : Session(MiniFs::ops(), &fs, fs, std::move(config)) {
+    mini_ = &fs;
+    fs.io = io_.get();
+}
+
+Session::Session(const fuse_lowlevel_ops& ops, void* userdata, famfs::fuse::FmapSource& source,
+                 famfs::fuse::KernelIo::Config config) {
     int sv[2];
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
         throw std::runtime_error("socketpair failed");
@@ -307,10 +316,9 @@ Session::Session(MiniFs& fs, famfs::fuse::KernelIo::Config config) : fs_(fs) {
     char arg0[] = "famfs-ktest";
     char* argv[] = {arg0, nullptr};
     fuse_args args = FUSE_ARGS_INIT(1, argv);
-    se_ = fuse_session_new(&args, &kOps, sizeof kOps, &fs_);
+    se_ = fuse_session_new(&args, &ops, sizeof ops, userdata);
     if (!se_) throw std::runtime_error("fuse_session_new failed");
-    io_ = std::make_unique<famfs::fuse::KernelIo>(std::move(config), fs_);
-    fs_.io = io_.get();
+    io_ = std::make_unique<famfs::fuse::KernelIo>(std::move(config), source);
     if (io_->attach(se_, sv[1]) != 0) throw std::runtime_error("KernelIo::attach failed");
     loop_ = std::thread([this] {
         fuse_session_loop(se_);
@@ -322,7 +330,7 @@ Session::~Session() {
     ::close(kernel_fd_);  // the daemon reads EOF and leaves its loop
     loop_.join();
     fuse_session_destroy(se_);  // closes the daemon's end
-    fs_.io = nullptr;
+    if (mini_) mini_->io = nullptr;
 }
 
 void Session::send(const Bytes& msg) {

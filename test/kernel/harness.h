@@ -17,6 +17,7 @@
 #include "wire.h"
 
 struct fuse_session;
+struct fuse_lowlevel_ops;
 
 namespace famfs::ktest {
 
@@ -70,6 +71,7 @@ public:
     void op_read(void* req, uint64_t ino, size_t size, off_t off);
     void op_forget(void* req, uint64_t ino, uint64_t n);
     void op_destroy() { destroyed_ = true; }
+    static const fuse_lowlevel_ops& ops();
 
     famfs::fuse::KernelIo* io = nullptr;  // set by Session
 
@@ -87,6 +89,9 @@ private:
 // libfuse + KernelIo on a socketpair, run in a thread.
 class Session {
 public:
+    // Any lowlevel ops table (the daemon's own, or MiniFs's) with its userdata.
+    Session(const fuse_lowlevel_ops& ops, void* userdata, famfs::fuse::FmapSource& source,
+            famfs::fuse::KernelIo::Config config);
     Session(MiniFs& fs, famfs::fuse::KernelIo::Config config);
     ~Session();
 
@@ -104,7 +109,7 @@ public:
     famfs::fuse::KernelIo& io() { return *io_; }
 
 private:
-    MiniFs& fs_;
+    MiniFs* mini_ = nullptr;
     int kernel_fd_ = -1;
     fuse_session* se_ = nullptr;
     std::unique_ptr<famfs::fuse::KernelIo> io_;

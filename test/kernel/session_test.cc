@@ -17,21 +17,6 @@ namespace {
 constexpr uint64_t MiB = 1ULL << 20;
 constexpr const char* kDaxdev = "/dev/dax0.0";
 
-// A kernel as the INIT it sends.
-struct KernelKind {
-    const char* name;
-    uint32_t minor;
-    uint32_t flags2;
-};
-// V10 series (7.46, FUSE_DAX_FMAP = flags2 bit 11 = bit 43).
-const KernelKind kV10Kernel{"V10", 46, kKernelFlags2 | 1u << 11};
-// This project's 7.3 series: 7.47, bit 44; bit 43 is HAS_IO_URING_BUFPOOL.
-const KernelKind kP73Kernel{"7.3-project", 47, kKernelFlags2 | 1u << 11 | 1u << 12};
-// 7.3 mainline: no famfs, bit 43 = BUFPOOL at 7.46.
-const KernelKind kMainline73{"7.3 mainline", 46, kKernelFlags2 | 1u << 11};
-// A stock kernel without famfs (6.18 here).
-const KernelKind kStock{"stock", 45, kKernelFlags2};
-
 fu::KernelIo::Config famfs_config(fu::RevisionChoice rev) {
     fu::KernelIo::Config c;
     c.revision = rev;
@@ -44,10 +29,6 @@ fu::KernelIo::Config compat_config() {
     fu::KernelIo::Config c;
     c.force_compat = true;
     return c;
-}
-
-Bytes init_request(const KernelKind& k, uint64_t unique = 1) {
-    return request(INIT, unique, 0, init_body(k.minor, kKernelFlags, k.flags2));
 }
 
 // libfuse's own INIT reply to this kernel: what the daemon sent before this
@@ -68,13 +49,6 @@ Bytes baseline_init_reply(MiniFs& fs, const KernelKind& k) {
     CHECK((get_u32(r, 16 + 12) & 1u << 30) != 0);  // INIT_EXT echoed
     CHECK((get_u32(r, 16 + 32) & (3u << 11)) == 0);  // no famfs bit from libfuse
     return r;
-}
-
-// The famfs reply = libfuse's, with the minor raised and FUSE_DAX_FMAP set.
-Bytes famfs_init_reply(Bytes base, uint32_t minor, uint32_t flags2_bit) {
-    put_u32(base, 16 + 4, minor);
-    put_u32(base, 16 + 32, get_u32(base, 16 + 32) | flags2_bit);
-    return base;
 }
 
 // struct fuse_entry_out (128): nodeid@0 generation@8 entry_valid@16

@@ -195,4 +195,32 @@ inline Bytes daxdev_reply(uint16_t index, std::string_view name) {
     return b;
 }
 
+// ---- kernels, as the INIT they send ---------------------------------------------
+
+// A kernel as the INIT it sends.
+struct KernelKind {
+    const char* name;
+    uint32_t minor;
+    uint32_t flags2;
+};
+// V10 series (7.46, FUSE_DAX_FMAP = flags2 bit 11 = bit 43).
+inline const KernelKind kV10Kernel{"V10", 46, kKernelFlags2 | 1u << 11};
+// This project's 7.3 series: 7.47, bit 44; bit 43 is HAS_IO_URING_BUFPOOL.
+inline const KernelKind kP73Kernel{"7.3-project", 47, kKernelFlags2 | 1u << 11 | 1u << 12};
+// 7.3 mainline: no famfs, bit 43 = BUFPOOL at 7.46.
+inline const KernelKind kMainline73{"7.3 mainline", 46, kKernelFlags2 | 1u << 11};
+// A stock kernel without famfs (6.18 here).
+inline const KernelKind kStock{"stock", 45, kKernelFlags2};
+
+inline Bytes init_request(const KernelKind& k, uint64_t unique = 1) {
+    return request(INIT, unique, 0, init_body(k.minor, kKernelFlags, k.flags2));
+}
+
+// The famfs reply = libfuse's, with the minor raised and FUSE_DAX_FMAP set.
+inline Bytes famfs_init_reply(Bytes base, uint32_t minor, uint32_t flags2_bit) {
+    put_u32(base, 16 + 4, minor);
+    put_u32(base, 16 + 32, get_u32(base, 16 + 32) | flags2_bit);
+    return base;
+}
+
 }  // namespace famfs::ktest

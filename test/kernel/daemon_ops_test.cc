@@ -1,0 +1,125 @@
+// The daemon's real ops table (daemon/ops.cc over FsState) behind KernelIo,
+// driven by the scripted kernel. StateSource is the adapter the daemon's
+// kernel_io_hook_famfs.cc uses (docs/kernel-protocol.md, "Wiring").
+#include <catch2/catch.hpp>
+
+#include "fs_state.h"
+#include "harness.h"
+#include "ops.h"
+
+using namespace famfs::ktest;
+namespace fu = famfs::fuse;
+namespace dm = famfs::daemon;
+
+namespace {
+
+constexpr uint64_t MiB = 1ULL << 20;
+
+// FsState as the shim's FmapSource: GET_FMAP may name an inode the daemon has
+// not replayed yet (created after the last refresh), so a miss refreshes once.
+class StateSource : public fu::FmapSource {
+public:
+    explicit StateSource(dm::FsState& s) : s_(s) {}
+    int fmap_for(uint64_t ino, fu::FmapInfo& out) override {
+        int err = s_.file_map(ino, out.file_size, out.fmap);
+        if (err == ENOENT && s_.refresh_if_needed() > 0)
+            err = s_.file_map(ino, out.file_size, out.fmap);
+        if (err == EISDIR) return out.regular = false, 0;
+        out.regular = err == 0;
+        return -err;
+    }
+    int daxdev_path(uint32_t index, std::string& out) override {
+        if (index != 0) return -ENODEV;  // single-device filesystems for now
+        out = s_.device_path();
+        return 0;
+    }
+
+private:
+    dm::FsState& s_;
+};
+
+struct Daemon {
+    explicit Daemon(const TestImage& img) : state(img.path, options(img)), source(state) {
+        ctx.state = &state;
+    }
+    static dm::StateOptions options(const TestImage& img) {
+        dm::StateOptions o;
+        o.system_uuid_file = img.uuid_file;
+        return o;
+    }
+    // A session over the daemon's ops, wired like kernel_io_hook_famfs.cc.
+    std::unique_ptr<Session> session(fu::KernelIo::Config cfg) {
+        cfg.on_mode = [this](bool famfs, const std::string&) { state.set_famfs_mode(famfs); };
+        auto s = std::make_unique<Session>(dm::lowlevel_ops(), &ctx, source, std::move(cfg));
+        ctx.refuse_data_io = [](void* io) { return static_cast<fu::KernelIo*>(io)->refuse_data_io(); };
+        ctx.refuse_arg = &s->io();
+        return s;
+    }
+    dm::FsState state;
+    StateSource source;
+    dm::OpsContext ctx;
+};
+
+uint32_t error_of(const Bytes& r) { return get_u32(r, 4); }
+
+}  // namespace
+
+TEST_CASE("daemon ops in famfs mode", "[kernel][daemon][V10]") {
+    TestImage img;
+    Daemon d(img);
+    Bytes base;
+    {
+        fu::KernelIo::Config compat;
+        compat.force_compat = true;
+        base = d.session(compat)->call(init_request(kV10Kernel));
+    }
+    fu::KernelIo::Config cfg;
+    cfg.revision = fu::RevisionChoice::V10;
+    cfg.device_is_dax = true;
+    auto s = d.session(cfg);
+    CHECK(s->call(init_request(kV10Kernel)) == famfs_init_reply(base, 46, 1u << 11));
+    CHECK(d.state.mode() == "famfs");
+
+    const uint64_t f1 = img.file_index("dir1/f1") + 2;
+    Bytes e = s->call(request(LOOKUP, 2, 2, name_body("f1")));
+    REQUIRE(error_of(e) == 0);
+    CHECK(get_u64(e, 16) == f1);
+    CHECK(error_of(s->call(request(OPEN, 3, f1, open_body(0)))) == 0);
+    CHECK(s->call(request(GET_FMAP, 4, f1)) ==
+          ok_reply(4, img.expected_fmap(img.file_index("dir1/f1"))));
+    const uint64_t st = img.file_index("striped") + 2;
+    CHECK(s->call(request(GET_FMAP, 5, st)) ==
+          ok_reply(5, img.expected_fmap(img.file_index("striped"))));
+    // The device the daemon was started on is what the kernel should open.
+    CHECK(s->call(request(GET_DAXDEV, 6, 0)) == ok_reply(6, daxdev_reply(0, img.path)));
+    CHECK(s->call(request(READ, 7, f1, read_body(0, 0, 4096))) == error_reply(7, -EIO));
+    CHECK(s->io().counters().stray_data_io == 1);
+
+    // Created by the CLI after INIT: the daemon refreshes and serves its map.
+    auto cli = famfs::Filesystem::open(img.path, {famfs::Device::Access::ReadWrite, img.uuid_file});
+    cli->create_file({"late", 6 * MiB, 0644, 0, 0, {}});
+    const uint64_t late = img.file_index("late");
+    CHECK(s->call(request(GET_FMAP, 8, late + 2)) == ok_reply(8, img.expected_fmap(late)));
+    CHECK(error_of(s->call(request(DESTROY, 9, 0))) == 0);
+}
+
+TEST_CASE("daemon ops in compat mode, as before", "[kernel][daemon][compat]") {
+    TestImage img;
+    Daemon d(img);
+    fu::KernelIo::Config cfg;  // auto on this host: no famfs in the kernel
+    cfg.device_is_dax = true;
+    auto s = d.session(cfg);
+    Bytes init = s->call(init_request(kV10Kernel));
+    CHECK((get_u32(init, 16 + 32) & 1u << 11) == 0);
+    CHECK(d.state.mode() == "compat");
+    const uint64_t f1 = img.file_index("dir1/f1") + 2;
+    REQUIRE(error_of(s->call(request(LOOKUP, 2, 2, name_body("f1")))) == 0);
+    Bytes o = s->call(request(OPEN, 3, f1, open_body(0)));
+    REQUIRE(error_of(o) == 0);
+    const uint64_t fh = get_u64(o, 16);
+    const uint64_t dev = get_u64(img.expected_fmap(img.file_index("dir1/f1")), 32 + 8);
+    CHECK(s->call(request(READ, 4, f1, read_body(fh, MiB, 8192))) ==
+          ok_reply(4, img.read_device(dev + MiB, 8192)));
+    CHECK(s->call(request(GET_FMAP, 5, f1)) == error_reply(5, -ENOSYS));
+    CHECK(s->io().counters().stray_data_io == 0);
+}
