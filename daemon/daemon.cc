@@ -42,6 +42,9 @@ void setup_logging(const DaemonOptions& opt) {
     err->set_pattern(getenv("JOURNAL_STREAM") ? "%l: %v" : "famfs-fused: %l: %v");
     sinks.push_back(err);
     if (!opt.foreground) {
+        // Backgrounded, the terminal only hears about failures; the rest goes
+        // to syslog (the journal).
+        err->set_level(spdlog::level::warn);
         // A daemon's stderr goes to /dev/null once the mount answers.
         auto sys = std::make_shared<spdlog::sinks::syslog_sink_mt>("famfs-fused", LOG_PID,
                                                                    LOG_DAEMON, true);

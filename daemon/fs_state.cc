@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <sys/xattr.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -399,6 +400,7 @@ std::string FsState::stats_json() const {
     j["mode"] = std::string(mode());
     j["role"] = std::string(to_string(fs_->role()));
     j["device"] = device_path_;
+    j["pid"] = static_cast<int64_t>(getpid());
     j["coherent"] = coherent_;
     j["read_only"] = opt_.read_only;
     {
