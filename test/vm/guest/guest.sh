@@ -1,0 +1,432 @@
+#!/bin/bash
+# Per-guest scenario script of the famfs VM harness.
+#
+# Runs inside a guest (chrooted into the host root, seen read-only over 9p)
+# as `guest.sh a` (owner) or `guest.sh b` (client). The run's writable share
+# is /mnt/scratch:
+#   /mnt/scratch/env            settings written by the host (sourced here)
+#   /mnt/scratch/<role>/        this guest's results, system uuid, logs
+#   /mnt/scratch/sync/          flag files both guests (and the host) poll
+# Every check appends "S<n>|PASS|text", "S<n>|FAIL|text" or "S<n>|SKIP|text"
+# to /mnt/scratch/<role>/results; the host prints and counts them.
+set -uo pipefail
+
+ROLE=${1:?role}
+SCRATCH=/mnt/scratch
+SYNC=$SCRATCH/sync
+OUT=$SCRATCH/$ROLE
+MNT=/mnt/famfs
+DEV=/dev/dax0.0
+ROLE_UC=${ROLE^^}
+
+# shellcheck source=/dev/null
+source "$SCRATCH/env"
+: "${VMTOOL:?}" "${FAMFS_BIN:=}" "${WAIT_S:=300}" "${REFRESH_MS:=1000}"
+: "${PLUMB_OFFSET:=4294971392}"
+export FAMFS_SYSTEM_UUID_FILE=$OUT/system_uuid
+[[ -n ${FAMFS_LD_LIBRARY_PATH:-} ]] && export LD_LIBRARY_PATH=$FAMFS_LD_LIBRARY_PATH
+mkdir -p "$OUT"
+
+# ---------------------------------------------------------------- reporting
+result() { # SCENARIO STATUS TEXT
+    printf '%s: [%s] %s\n' "$2" "$ROLE_UC" "$3"
+    printf '%s|%s|[%s] %s\n' "$1" "$2" "$ROLE_UC" "$3" >>"$OUT/results"
+}
+pass() { result "$1" PASS "$2"; }
+fail() { result "$1" FAIL "$2"; }
+skip() { result "$1" SKIP "$2"; }
+# One line from (possibly long) command output, for FAIL details.
+oneline() { tr '\n' ' ' <<<"$1" | cut -c1-300; }
+
+# check SCENARIO "what" CMD...: run CMD, PASS if it exits 0.
+check() {
+    local s=$1 what=$2 out rc
+    shift 2
+    out=$("$@" 2>&1)
+    rc=$?
+    printf '%s\n' "$out" >>"$OUT/commands.log"
+    if [[ $rc -eq 0 ]]; then
+        pass "$s" "$what"
+    else
+        fail "$s" "$what (exit $rc: $(oneline "$out"))"
+    fi
+    return $rc
+}
+
+# run CMD...: echo it and its output to the console (and commands.log).
+run() {
+    echo "+ $*"
+    "$@" 2>&1 | tee -a "$OUT/commands.log"
+    return "${PIPESTATUS[0]}"
+}
+
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+
+# wait_flag NAME [SECONDS]: wait for $SYNC/NAME; 1 on timeout.
+wait_flag() {
+    local name=$1 limit=${2:-$WAIT_S} t0
+    t0=$SECONDS
+    while [[ ! -e $SYNC/$name ]]; do
+        if ((SECONDS - t0 > limit)); then
+            echo "timed out after ${limit}s waiting for sync/$name"
+            return 1
+        fi
+        [[ -e $SYNC/abort ]] && { echo "abort flag seen"; return 1; }
+        sleep 0.2
+    done
+}
+flag() { echo "${2:-}" >"$SYNC/$1.tmp" && mv "$SYNC/$1.tmp" "$SYNC/$1"; }
+
+finish() {
+    echo "guest $ROLE_UC finished"
+    flag "done-$ROLE"
+    touch "$OUT/done"
+    exit 0
+}
+
+# abort_all SCENARIO "why": record a failure, tell the other guest, stop.
+abort_all() {
+    fail "$1" "$2"
+    flag abort "$ROLE_UC: $2"
+    finish
+}
+
+famfs() { "$FAMFS_BIN" "$@"; }
+
+# ------------------------------------------------------------ S0: plumbing
+s0_owner() {
+    local s=S0 token
+    run ndctl list -N -R
+    if ! run ndctl create-namespace -f -e namespace0.0 -m devdax; then
+        abort_all $s "ndctl create-namespace -m devdax failed"
+    fi
+    [[ -c $DEV ]] || abort_all $s "$DEV missing after create-namespace"
+    run daxctl list -D -R
+    check $s "ndctl turned the shared nvdimm into $DEV (devdax, $(daxctl list -d dax0.0 | grep -o '"size":[0-9]*'))" \
+        test "$(daxctl list -d dax0.0 | grep -c '"mode":"devdax"')" = 1
+    token="famfs-vm-$(cat /proc/sys/kernel/random/uuid)"
+    check $s "wrote token through an mmap of $DEV at offset $PLUMB_OFFSET" \
+        "$VMTOOL" poke "$DEV" "$PLUMB_OFFSET" "$token"
+    flag devdax-ready "$token"
+}
+
+s0_client() {
+    local s=S0 token got
+    token=$(cat "$SYNC/devdax-ready")
+    run daxctl list -D -R
+    run ndctl list -N
+    if [[ ! -c $DEV ]]; then
+        abort_all $s "$DEV did not appear from the existing devdax info block"
+    fi
+    check $s "$DEV appeared from the devdax info block written by A (no ndctl create here)" \
+        test "$(daxctl list -d dax0.0 | grep -c '"mode":"devdax"')" = 1
+    got=$("$VMTOOL" peek "$DEV" "$PLUMB_OFFSET" "${#token}" 2>&1)
+    if [[ $got == "$token" ]]; then
+        pass $s "read A's token back through an mmap of $DEV: shared memory works"
+    else
+        fail $s "token mismatch at $PLUMB_OFFSET (want $token, got $(oneline "$got"))"
+    fi
+}
+
+# ----------------------------------------------------------- famfs helpers
+# S1 layout: relpath size seed [striping]
+FILES1=(
+    "small.bin 4k 11"
+    "one-meg.bin 1m 12"
+    "three-meg.bin 3m 13"
+    "dir1/nine-meg.bin 9m 14"
+    "striped.bin 16m 15 -N 2 -B 4 -C 2m"
+)
+FILES3=(
+    "later/late1.bin 2m 21"
+    "later/late2.bin 5m 22"
+    "late-top.bin 1m 23"
+)
+
+mount_famfs() { # SCENARIO [OPTS]
+    local s=$1 opts=${2:-} t0 args=()
+    mkdir -p "$MNT"
+    [[ -n $opts ]] && args=(-o "$opts")
+    t0=$(now_ms)
+    if check "$s" "famfs mount ${args[*]} $DEV $MNT" famfs mount "${args[@]}" "$DEV" "$MNT"; then
+        echo "mount took $(($(now_ms) - t0)) ms"
+        run grep " $MNT " /proc/mounts
+        check "$s" "$MNT is a FUSE mount (fuse.famfs) in /proc/mounts" \
+            grep -q " $MNT fuse.famfs " /proc/mounts
+        return 0
+    fi
+    return 1
+}
+
+# Append "relpath seed sum size" for every file of the mount to $1
+# (seed '-' for files without a seed pattern). Sum = fnv1a64 over mmap.
+manifest() {
+    local out=$1 f rel sum size
+    : >"$out"
+    while IFS= read -r f; do
+        rel=${f#"$MNT"/}
+        read -r sum size _ < <("$VMTOOL" sum "$f") || sum=ERROR
+        echo "$rel ${SEEDS[$rel]:--} $sum ${size:-0}" >>"$out"
+    done < <(find "$MNT" -type f | LC_ALL=C sort)
+}
+declare -A SEEDS
+
+create_files() { # SCENARIO ENTRY...
+    local s=$1 e rel size seed extra
+    shift
+    for e in "$@"; do
+        read -r rel size seed extra <<<"$e"
+        # shellcheck disable=SC2086 # extra holds the striping options
+        if check "$s" "famfs creat -s $size --seed $seed ${extra:+$extra }$rel" \
+            famfs creat -s "$size" --seed "$seed" $extra "$MNT/$rel"; then
+            SEEDS[$rel]=$seed
+        fi
+    done
+}
+
+verify_seeds() { # SCENARIO MANIFEST
+    local s=$1 rel seed sum size n=0 bad=()
+    while read -r rel seed sum size; do
+        [[ $seed == - ]] && continue
+        n=$((n + 1))
+        famfs verify -S "$seed" "$MNT/$rel" >>"$OUT/commands.log" 2>&1 || bad+=("$rel")
+    done <"$2"
+    if [[ ${#bad[@]} -eq 0 && $n -gt 0 ]]; then
+        pass "$s" "famfs verify --seed matches for all $n seeded files"
+    else
+        fail "$s" "famfs verify failed for ${bad[*]:-<no seeded files>} ($n checked)"
+    fi
+}
+
+compare_sums() { # SCENARIO MANIFEST: mmap checksum of every listed file
+    local s=$1 rel seed sum size n=0 got gsize bad=()
+    while read -r rel seed sum size; do
+        n=$((n + 1))
+        read -r got gsize _ < <("$VMTOOL" sum "$MNT/$rel" 2>&1) || got=ERROR
+        [[ $got == "$sum" && $gsize == "$size" ]] || bad+=("$rel(want $sum/$size got $got/${gsize:-?})")
+    done <"$2"
+    if [[ ${#bad[@]} -eq 0 && $n -gt 0 ]]; then
+        pass "$s" "mmap checksum of all $n files matches what A wrote"
+    else
+        fail "$s" "mmap checksum mismatch: ${bad[*]:-<empty manifest>}"
+    fi
+}
+
+# ------------------------------------------------------------- S1: owner
+s1_owner() {
+    local s=S1 out src
+    out=$(famfs mkfs "$DEV" 2>&1)
+    local rc=$?
+    echo "$out" | tee -a "$OUT/commands.log"
+    if [[ $rc -ne 0 ]]; then
+        abort_all $s "famfs mkfs $DEV failed (exit $rc: $(oneline "$out"))"
+    fi
+    pass $s "famfs mkfs $DEV (owner uuid $(cat "$FAMFS_SYSTEM_UUID_FILE"))"
+    mount_famfs $s || abort_all $s "cannot mount on the owner"
+    s5_daemon
+
+    create_files $s "${FILES1[@]}"
+    run famfs getmap "$MNT/striped.bin"
+    out=$(famfs getmap --json "$MNT/striped.bin" 2>&1)
+    if grep -qiE 'interleav|nstrips' <<<"$out"; then
+        pass $s "striped.bin has an interleaved map (getmap --json)"
+    else
+        fail $s "striped.bin map is not interleaved: $(oneline "$out")"
+    fi
+
+    # A directory tree copied in with cp -r (content from /dev/urandom).
+    src=/tmp/src-tree
+    mkdir -p "$src/sub/deeper" "$src/empty-dir"
+    head -c 100000 /dev/urandom >"$src/top.dat"
+    head -c 2500000 /dev/urandom >"$src/sub/mid.dat"
+    head -c 7 /dev/urandom >"$src/sub/deeper/tiny.dat"
+    echo "hello famfs" >"$src/sub/deeper/hello.txt"
+    check $s "famfs mkdir -p tree/x/y" famfs mkdir -p "$MNT/tree/x/y"
+    check $s "famfs cp -r of a 4-file, 4-dir tree into tree/" famfs cp -r "$src" "$MNT/tree/"
+    if out=$(diff -r "$src" "$MNT/tree/src-tree" 2>&1); then
+        pass $s "diff -r: the copied tree equals its source"
+    else
+        fail $s "copied tree differs: $(oneline "$out")"
+    fi
+
+    manifest "$SYNC/manifest1"
+    (cd "$MNT" && find . | LC_ALL=C sort) >"$SYNC/tree1"
+    run cat "$SYNC/manifest1"
+    verify_seeds $s "$SYNC/manifest1"
+    compare_sums $s "$SYNC/manifest1"
+    flag s1-done
+}
+
+# ------------------------------------------------------------ S2: client
+s2_client() {
+    local s=S2 out rc
+    mount_famfs $s "refresh_ms=$REFRESH_MS" || abort_all $s "cannot mount on the client"
+    s5_daemon
+    out=$(cd "$MNT" && find . | LC_ALL=C sort)
+    if [[ $out == "$(cat "$SYNC/tree1")" ]]; then
+        pass $s "sees A's whole tree ($(wc -l <"$SYNC/tree1") entries) right after mount"
+    else
+        fail $s "tree differs from A's: $(oneline "$(diff <(echo "$out") "$SYNC/tree1")")"
+    fi
+    verify_seeds $s "$SYNC/manifest1"
+    compare_sums $s "$SYNC/manifest1"
+
+    out=$(famfs creat -s 2m --seed 99 "$MNT/client-made.bin" 2>&1)
+    rc=$?
+    echo "client creat -> exit $rc: $out"
+    if [[ $rc -ne 0 && $(grep -c . <<<"$out") -eq 1 && ! -e $MNT/client-made.bin ]]; then
+        pass $s "client's famfs creat fails cleanly (exit $rc, one line: $out)"
+    else
+        fail $s "client's famfs creat: exit $rc, $(grep -c . <<<"$out") lines, file $([[ -e $MNT/client-made.bin ]] && echo exists || echo absent): $(oneline "$out")"
+    fi
+    out=$(famfs mkdir "$MNT/client-dir" 2>&1)
+    rc=$?
+    if [[ $rc -ne 0 && ! -e $MNT/client-dir ]]; then
+        pass $s "client's famfs mkdir fails too (exit $rc: $(oneline "$out"))"
+    else
+        fail $s "client's famfs mkdir: exit $rc, dir $([[ -e $MNT/client-dir ]] && echo exists || echo absent)"
+    fi
+    check $s "mount still answers after the refused creat" ls "$MNT/tree"
+    flag s2-done
+}
+
+# ------------------------------------------------------------- S3: both
+s3_owner() {
+    local s=S3
+    check $s "famfs mkdir later (client mounted)" famfs mkdir "$MNT/later"
+    create_files $s "${FILES3[@]}"
+    manifest "$SYNC/manifest-all"
+    grep -E '^(later/|late-top)' "$SYNC/manifest-all" >"$SYNC/manifest3"
+    flag s3-created
+}
+
+s3_client() {
+    local s=S3 t0 rel seed sum size missing waited limit
+    limit=$((REFRESH_MS + REFRESH_SLACK_MS))
+    t0=$(now_ms)
+    while :; do
+        missing=()
+        while read -r rel seed sum size; do
+            [[ -e $MNT/$rel ]] || missing+=("$rel")
+        done <"$SYNC/manifest3"
+        waited=$(($(now_ms) - t0))
+        [[ ${#missing[@]} -eq 0 ]] && break
+        ((waited > limit * 4)) && break
+        sleep 0.05
+    done
+    if [[ ${#missing[@]} -eq 0 && $waited -le $limit ]]; then
+        pass $s "sees A's $(wc -l <"$SYNC/manifest3") new files ${waited} ms after A finished (refresh_ms=$REFRESH_MS, limit ${limit} ms incl. ${REFRESH_SLACK_MS} ms TCG slack)"
+    elif [[ ${#missing[@]} -eq 0 ]]; then
+        fail $s "new files appeared only after ${waited} ms (limit ${limit} ms)"
+    else
+        fail $s "after ${waited} ms still missing: ${missing[*]}"
+    fi
+    verify_seeds $s "$SYNC/manifest3"
+    compare_sums $s "$SYNC/manifest-all"
+    flag s3-done
+}
+
+# ------------------------------------------------------------ S4: fsck
+s4_both() {
+    local s=S4 out rc idx
+    out=$(famfs fsck "$DEV" 2>&1)
+    rc=$?
+    echo "$out" | tee -a "$OUT/commands.log"
+    if [[ $rc -eq 0 ]]; then
+        pass $s "famfs fsck $DEV reports clean"
+    else
+        fail $s "famfs fsck $DEV on the clean fs: exit $rc: $(oneline "$out")"
+    fi
+    out=$(famfs fsck "$MNT" 2>&1)
+    rc=$?
+    if [[ $rc -eq 0 ]]; then
+        pass $s "famfs fsck $MNT (through the mount) reports clean"
+    else
+        fail $s "famfs fsck $MNT on the clean fs: exit $rc: $(oneline "$out")"
+    fi
+
+    flag "s4-clean-$ROLE"
+    wait_flag corrupted || { fail $s "host never corrupted the log"; return; }
+    idx=$(cat "$SYNC/corrupted")
+    out=$(famfs fsck "$DEV" 2>&1)
+    rc=$?
+    echo "$out" | tee -a "$OUT/commands.log"
+    if [[ $rc -ne 0 ]] && grep -qiE "(index|entry|#)[^0-9]{0,12}\b$idx\b" <<<"$out"; then
+        pass $s "fsck reports the entry corrupted from the host (index $idx, exit $rc: $(oneline "$out" | cut -c1-160))"
+    elif [[ $rc -ne 0 ]]; then
+        fail $s "fsck failed (exit $rc) but did not name index $idx: $(oneline "$out")"
+    else
+        fail $s "fsck missed the corrupted entry $idx (exit 0): $(oneline "$out")"
+    fi
+    out=$(famfs fsck --json "$DEV" 2>&1)
+    rc=$?
+    echo "$out" >>"$OUT/commands.log"
+    if [[ $rc -ne 0 ]] && grep -q '[{[]' <<<"$out"; then
+        pass $s "fsck --json also reports damage (exit $rc)"
+    else
+        fail $s "fsck --json on the corrupted log: exit $rc: $(oneline "$out")"
+    fi
+    flag "s4-done-$ROLE"
+}
+
+# -------------------------------------------------- S5: how daemons run
+s5_daemon() {
+    local s=S5 pid args
+    pid=$(pgrep -x famfs-fused | head -1)
+    if [[ -z $pid ]]; then
+        fail $s "no famfs-fused process after mount"
+        return
+    fi
+    args=$(tr '\0' ' ' </proc/"$pid"/cmdline)
+    if [[ -d /run/systemd/system ]]; then
+        pass $s "famfs-fused (pid $pid) runs under systemd: $args"
+    else
+        pass $s "famfs-fused (pid $pid) started directly by 'famfs mount' (guest init is busybox, no systemd): $args"
+        skip $s "systemd unit start: this guest image boots busybox /init, not systemd"
+    fi
+}
+
+unmount_famfs() {
+    local s=$1
+    check "$s" "famfs umount $MNT" famfs umount "$MNT"
+    if grep -q " $MNT " /proc/mounts; then
+        fail "$s" "$MNT still mounted after famfs umount"
+    fi
+}
+
+# ------------------------------------------------------------------ main
+echo "guest $ROLE_UC: $(uname -r), system uuid $(cat /sys/class/dmi/id/product_uuid 2>/dev/null || echo ?)"
+echo "famfs system uuid file $FAMFS_SYSTEM_UUID_FILE: $(cat "$FAMFS_SYSTEM_UUID_FILE" 2>/dev/null)"
+
+if [[ $ROLE == a ]]; then
+    s0_owner
+else
+    s0_client
+fi
+
+if [[ -z $FAMFS_BIN || ! -x $FAMFS_BIN ]]; then
+    for s in S1 S2 S3 S4 S5; do
+        skip $s "famfs binaries not built (${FAMFS_BIN_WHY:-no famfs binary})"
+    done
+    finish
+fi
+
+if [[ $ROLE == a ]]; then
+    s1_owner
+    wait_flag s2-done || abort_all S3 "client never finished S2"
+    s3_owner
+    wait_flag s3-done || fail S3 "client never finished S3"
+    s4_both
+    wait_flag s4-done-b || fail S4 "client never finished S4"
+    wait_flag umounted-b 60 || true
+    unmount_famfs S5
+else
+    wait_flag s1-done || abort_all S2 "owner never finished S1"
+    s2_client
+    wait_flag s3-created || abort_all S3 "owner never finished creating S3 files"
+    s3_client
+    s4_both
+    unmount_famfs S5
+    flag umounted-b
+fi
+finish
