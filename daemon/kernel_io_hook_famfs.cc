@@ -1,0 +1,77 @@
+// famfs build of the hook: attaches the kernel protocol shim (famfs_io.h).
+#include <spdlog/spdlog.h>
+
+#include <cstring>
+
+#include "famfs/device.h"
+#include "famfs_io.h"
+#include "kernel_io_hook.h"
+
+namespace famfs::daemon {
+namespace {
+namespace fu = famfs::fuse;
+
+// FsState as the shim's map source; a miss refreshes once, as lookup does.
+class StateSource : public fu::FmapSource {
+public:
+    explicit StateSource(FsState& s) : s_(s) {}
+    int fmap_for(uint64_t ino, fu::FmapInfo& out) override {
+        int err = s_.file_map(ino, out.file_size, out.fmap);
+        if (err == ENOENT && s_.refresh_if_needed() > 0)
+            err = s_.file_map(ino, out.file_size, out.fmap);
+        if (err == EISDIR) return out.regular = false, 0;
+        out.regular = err == 0;
+        return -err;
+    }
+    int daxdev_path(uint32_t index, std::string& out) override {
+        if (index != 0) return -ENODEV;  // single-device filesystems for now
+        out = s_.device_path();
+        return 0;
+    }
+
+private:
+    FsState& s_;
+};
+
+fu::KernelIo::Config make_config(const DaemonOptions& opt, FsState& state) {
+    fu::KernelIo::Config c;
+    c.force_compat = opt.famfs_mode == "off";
+    c.want_famfs = opt.famfs_mode == "on";
+    c.revision = fu::RevisionChoice::Auto;
+    c.device_is_dax = state.filesystem().device().kind() == DeviceKind::DaxDevice;
+    c.device_path = state.device_path();
+    c.on_mode = [&state](bool famfs, const std::string& why) {
+        state.set_famfs_mode(famfs);
+        spdlog::info("{}", why);
+    };
+    return c;
+}
+
+class FamfsHook : public KernelIoHook {
+public:
+    FamfsHook(FsState& s, fu::KernelIo::Config c) : source(s), io(std::move(c), source) {}
+    std::string describe() const override { return io.mode_reason(); }
+    StateSource source;
+    fu::KernelIo io;
+};
+
+}  // namespace
+
+std::string kernel_io_precheck(const DaemonOptions& opt, FsState& state) {
+    return fu::KernelIo::precheck(make_config(opt, state), fu::probe_kernel());
+}
+
+std::unique_ptr<KernelIoHook> attach_kernel_io(fuse_session* se, const DaemonOptions& opt,
+                                               FsState& state, OpsContext& ctx,
+                                               std::string& error) {
+    auto hook = std::make_unique<FamfsHook>(state, make_config(opt, state));
+    if (int rc = hook->io.attach(se, fuse_session_fd(se)); rc != 0) {
+        error = std::string("cannot attach the famfs protocol shim: ") + std::strerror(-rc);
+        return nullptr;
+    }
+    ctx.refuse_data_io = [](void* io) { return static_cast<fu::KernelIo*>(io)->refuse_data_io(); };
+    ctx.refuse_arg = &hook->io;
+    return hook;
+}
+
+}  // namespace famfs::daemon
