@@ -312,9 +312,16 @@ int run_daemon(const DaemonOptions& opt) {
         rc = fuse_session_loop_mt(se, cfg);
         fuse_loop_cfg_destroy(cfg);
     }
+    // libfuse's signal handler stores the signal number as the loop's
+    // result: SIGTERM/SIGINT/SIGHUP are a clean stop, negative is an error.
+    const bool clean = rc == 0 || rc == SIGTERM || rc == SIGINT || rc == SIGHUP;
     sd_notify(0, "STOPPING=1");
-    spdlog::info("stopping ({}); unmounting {}", rc == 0 ? "unmounted or signalled" : "error",
-                 opt.mountpoint);
+    if (rc > 0)
+        spdlog::info("stopping on signal {}; unmounting {}", rc, opt.mountpoint);
+    else if (rc == 0)
+        spdlog::info("unmounted from {}; stopping", opt.mountpoint);
+    else
+        spdlog::error("session loop failed: {}; unmounting {}", std::strerror(-rc), opt.mountpoint);
     refresher.stop();
     // Unmount before joining: a readiness probe still waiting on the mount
     // is released by the unmount.
@@ -324,7 +331,7 @@ int run_daemon(const DaemonOptions& opt) {
     fuse_session_destroy(se);
     hook.reset();
     spdlog::info("stopped: {}", state->stats_json());
-    return rc == 0 ? 0 : 1;
+    return clean ? 0 : 1;
 }
 
 }  // namespace famfs::daemon
