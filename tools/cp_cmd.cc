@@ -59,6 +59,8 @@ public:
     }
 
     const std::vector<Op>& ops() const { return ops_; }
+    // Printed only once the whole plan holds, so a failure stays one line.
+    const std::vector<std::string>& warnings() const { return warnings_; }
 
 private:
     void plan_file(const std::string& src, const std::string& rel, const struct stat& st) {
@@ -79,8 +81,8 @@ private:
                 break;
         }
         if (size == 0) {
-            std::fprintf(stderr, "famfs cp: warning: skipping empty file '%s': famfs files are "
-                                 "pre-allocated and cannot be empty\n", src.c_str());
+            warnings_.push_back(fmt::format("skipping empty file '{}': famfs files are "
+                                            "pre-allocated and cannot be empty", src));
             return;
         }
         FileSpec spec;
@@ -122,8 +124,8 @@ private:
             else if (S_ISREG(cst.st_mode))
                 plan_file(child, join(rel, name), cst);
             else
-                std::fprintf(stderr, "famfs cp: warning: skipping '%s': not a regular file or "
-                                     "directory\n", child.c_str());
+                warnings_.push_back(
+                    fmt::format("skipping '{}': not a regular file or directory", child));
         }
     }
 
@@ -131,6 +133,7 @@ private:
     const Target& dest_;
     Plan& plan_;
     std::vector<Op> ops_;
+    std::vector<std::string> warnings_;
 };
 
 // Reads `src` straight into the file's device ranges, then flushes them.
@@ -178,6 +181,8 @@ int run_cp(const GlobalOptions& g, const CpArgs& a) {
                                                                : dest.relpath);
         }
         ops = copier.ops();
+        for (const std::string& w : copier.warnings())
+            std::fprintf(stderr, "famfs cp: warning: %s\n", w.c_str());
         for (const Op& op : ops) {
             if (op.kind == Op::Kind::Mkdir) {
                 DirSpec d;
@@ -248,7 +253,7 @@ void add_cp(CLI::App& app, GlobalOptions& g) {
              "empty); symlinks and special files inside a tree are skipped too.\n"
              "Everything is checked and allocated before the first file is created.",
          .examples = "famfs cp model.bin /mnt/famfs/\n"
-                     "famfs cp -r dataset /mnt/famfs/data        # rerun to resume\n"
+                     "famfs cp -r dataset /mnt/famfs/     # interrupted? rerun it to resume\n"
                      "famfs --device /dev/dax0.0 cp -rv ./tree /",
          .exit_status = ""},
         [&g, a] { return run_cp(g, *a); });

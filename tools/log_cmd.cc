@@ -116,7 +116,7 @@ void add_log(CLI::App& app, GlobalOptions& g) {
     CLI::App* cmd = add_command(
         app,
         {.name = "log",
-         .summary = "print the metadata log: header summary and every entry (alias: logplay)",
+         .summary = "print the metadata log: header summary and every entry",
          .synopsis = "log [--json] DEVICE|MOUNTPOINT\n"
                      "logplay [--json] DEVICE|MOUNTPOINT\n"
                      "--device DEV log [--json]",
