@@ -39,8 +39,9 @@ const char* kStandardExit =
 // A man page: NAME, SYNOPSIS, DESCRIPTION, OPTIONS (CLI11's list), EXAMPLES,
 // EXIT STATUS. The top-level listing shows only each command's summary.
 class ManFormatter : public CLI::Formatter {
-public:
-    std::string make_help(const CLI::App* app, std::string name, CLI::AppFormatMode mode) const override {
+  public:
+    std::string make_help(const CLI::App* app, std::string name,
+                          CLI::AppFormatMode mode) const override {
         auto it = registry().find(app);
         if (it == registry().end() || mode == CLI::AppFormatMode::Sub)
             return CLI::Formatter::make_help(app, std::move(name), mode);
@@ -97,18 +98,33 @@ uint64_t parse_size(const std::string& text, const std::string& what) {
     size_t end = text.size();
     // Optional "B" / "iB" after the unit letter.
     std::string s = text;
-    if (s.size() >= 3 && (s.ends_with("iB") || s.ends_with("ib"))) s.resize(s.size() - 2);
-    else if (s.size() >= 2 && (s.back() == 'B' || s.back() == 'b') && std::isalpha(static_cast<unsigned char>(s[s.size() - 2])))
+    if (s.size() >= 3 && (s.ends_with("iB") || s.ends_with("ib")))
+        s.resize(s.size() - 2);
+    else if (s.size() >= 2 && (s.back() == 'B' || s.back() == 'b') &&
+             std::isalpha(static_cast<unsigned char>(s[s.size() - 2])))
         s.pop_back();
     end = s.size();
     unsigned shift = 0;
     if (end > 0) {
         switch (s[end - 1]) {
-            case 'k': case 'K': shift = 10; break;
-            case 'm': case 'M': shift = 20; break;
-            case 'g': case 'G': shift = 30; break;
-            case 't': case 'T': shift = 40; break;
-            default: break;
+            case 'k':
+            case 'K':
+                shift = 10;
+                break;
+            case 'm':
+            case 'M':
+                shift = 20;
+                break;
+            case 'g':
+            case 'G':
+                shift = 30;
+                break;
+            case 't':
+            case 'T':
+                shift = 40;
+                break;
+            default:
+                break;
         }
     }
     if (shift) s.pop_back();

@@ -3,9 +3,9 @@
 // lives in its own <name>_cmd.cc and registers itself with add_command().
 #pragma once
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <CLI/CLI.hpp>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -33,11 +33,11 @@ inline constexpr int kExitUsage = 2;    // bad arguments, or the device cannot b
 // Thrown by a subcommand to stop with `code`; main prints
 // "famfs <subcmd>: <message>" on stderr (one line).
 class CommandError : public std::runtime_error {
-public:
+  public:
     CommandError(int code, const std::string& msg) : std::runtime_error(msg), code_(code) {}
     int code() const { return code_; }
 
-private:
+  private:
     int code_;
 };
 
@@ -56,7 +56,7 @@ template <typename... Args>
 struct CommandHelp {
     std::string name;
     std::string summary;
-    std::string synopsis;     // one usage line per line, without the leading "famfs "
+    std::string synopsis;  // one usage line per line, without the leading "famfs "
     std::string description;
     std::string examples;
     std::string exit_status;  // empty: the standard 0/1/2 text

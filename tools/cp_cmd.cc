@@ -41,7 +41,7 @@ std::string shown(const Target& dest, const std::string& rel) {
 }
 
 class Copier {
-public:
+  public:
     Copier(const CpArgs& a, const Target& dest, Plan& plan) : a_(a), dest_(dest), plan_(plan) {}
 
     void plan_source(const std::string& src, const std::string& rel) {
@@ -62,7 +62,7 @@ public:
     // Printed only once the whole plan holds, so a failure stays one line.
     const std::vector<std::string>& warnings() const { return warnings_; }
 
-private:
+  private:
     void plan_file(const std::string& src, const std::string& rel, const struct stat& st) {
         const uint64_t size = static_cast<uint64_t>(st.st_size);
         switch (plan_.kind(rel)) {
@@ -72,17 +72,20 @@ private:
             case Plan::Kind::File:
                 // Restartable: a destination of the right size is taken as done.
                 if (plan_.file_size(rel) != size)
-                    command_error("'{}' already exists with size {}, but '{}' has {} bytes; famfs "
-                                  "files cannot be resized or replaced",
-                                  shown(dest_, rel), plan_.file_size(rel), src, size);
+                    command_error(
+                        "'{}' already exists with size {}, but '{}' has {} bytes; famfs "
+                        "files cannot be resized or replaced",
+                        shown(dest_, rel), plan_.file_size(rel), src, size);
                 ops_.push_back({Op::Kind::Skip, src, rel, size, 0});
                 return;
             case Plan::Kind::None:
                 break;
         }
         if (size == 0) {
-            warnings_.push_back(fmt::format("skipping empty file '{}': famfs files are "
-                                            "pre-allocated and cannot be empty", src));
+            warnings_.push_back(
+                fmt::format("skipping empty file '{}': famfs files are "
+                            "pre-allocated and cannot be empty",
+                            src));
             return;
         }
         FileSpec spec;
@@ -111,8 +114,9 @@ private:
         std::error_code ec;
         for (const auto& de : std::filesystem::directory_iterator(src, ec)) children.push_back(de);
         if (ec) command_error("cannot read directory '{}': {}", src, ec.message());
-        std::sort(children.begin(), children.end(),
-                  [](const auto& x, const auto& y) { return x.path().filename() < y.path().filename(); });
+        std::sort(children.begin(), children.end(), [](const auto& x, const auto& y) {
+            return x.path().filename() < y.path().filename();
+        });
         for (const auto& de : children) {
             const std::string child = de.path().string();
             const std::string name = de.path().filename().string();
@@ -146,16 +150,21 @@ void copy_data(const Filesystem& fs, const Node& f, const std::string& src) {
         while (err.empty() && done < n) {
             const ssize_t got = ::read(fd, p + done, std::min<uint64_t>(n - done, 1ULL << 30));
             if (got < 0 && errno == EINTR) continue;
-            if (got < 0) err = std::strerror(errno);
-            else if (got == 0) err = "the file shrank while it was copied";
-            else done += static_cast<uint64_t>(got);
+            if (got < 0)
+                err = std::strerror(errno);
+            else if (got == 0)
+                err = "the file shrank while it was copied";
+            else
+                done += static_cast<uint64_t>(got);
         }
         flush(p, done);
     });
     ::close(fd);
     if (!err.empty())
-        command_error("reading '{}': {}; the famfs file exists now with the full size, so "
-                      "rerunning cp will skip it: check it", src, err);
+        command_error(
+            "reading '{}': {}; the famfs file exists now with the full size, so "
+            "rerunning cp will skip it: check it",
+            src, err);
 }
 
 int run_cp(const GlobalOptions& g, const CpArgs& a) {
@@ -177,8 +186,8 @@ int run_cp(const GlobalOptions& g, const CpArgs& a) {
             std::string s = src;
             while (s.size() > 1 && s.back() == '/') s.pop_back();
             const std::string name = std::filesystem::path(s).filename().string();
-            copier.plan_source(s, dest_kind == Plan::Kind::Dir ? join(dest.relpath, name)
-                                                               : dest.relpath);
+            copier.plan_source(
+                s, dest_kind == Plan::Kind::Dir ? join(dest.relpath, name) : dest.relpath);
         }
         ops = copier.ops();
         for (const std::string& w : copier.warnings())
@@ -212,18 +221,22 @@ int run_cp(const GlobalOptions& g, const CpArgs& a) {
             ++dirs;
         } else if (op.kind == Op::Kind::Skip) {
             ++skipped;
-            if (a.verbose) std::printf("skipped %s (exists with the same size)\n", shown(dest, op.relpath).c_str());
+            if (a.verbose)
+                std::printf("skipped %s (exists with the same size)\n",
+                            shown(dest, op.relpath).c_str());
         } else {
             copy_data(*fs, *nodes[i], op.src);
             ++files;
             bytes += op.size;
-            if (a.verbose) std::printf("'%s' -> '%s'\n", op.src.c_str(), shown(dest, op.relpath).c_str());
+            if (a.verbose)
+                std::printf("'%s' -> '%s'\n", op.src.c_str(), shown(dest, op.relpath).c_str());
         }
     }
     if (a.verbose)
         std::printf("copied %llu files (%llu bytes), created %llu directories, skipped %llu\n",
                     static_cast<unsigned long long>(files), static_cast<unsigned long long>(bytes),
-                    static_cast<unsigned long long>(dirs), static_cast<unsigned long long>(skipped));
+                    static_cast<unsigned long long>(dirs),
+                    static_cast<unsigned long long>(skipped));
     return kExitOk;
 }
 
@@ -237,21 +250,20 @@ void add_cp(CLI::App& app, GlobalOptions& g) {
          .summary = "copy local files and directory trees into famfs",
          .synopsis = "cp [-v] SRC DEST\n"
                      "cp [-r] [-v] SRC... DIR",
-         .description =
-             "Copies files from the local filesystem into famfs. Each famfs file is\n"
-             "created with the size and permission bits of its source (owned by the\n"
-             "caller) and the data is read straight into the device mapping and\n"
-             "flushed. As with cp(1): with one SRC, DEST is the new file (or, with -r,\n"
-             "the new directory) unless it is an existing directory, in which case\n"
-             "SRC is copied into it; with several SRCs, DEST must be a directory.\n"
-             "Copying a directory needs -r.\n"
-             "\n"
-             "Restartable: a destination file that already exists with the source's\n"
-             "size is skipped, one with another size is an error (famfs files cannot\n"
-             "be resized or replaced), and existing directories are merged into.\n"
-             "Empty source files are skipped with a warning (famfs files cannot be\n"
-             "empty); symlinks and special files inside a tree are skipped too.\n"
-             "Everything is checked and allocated before the first file is created.",
+         .description = "Copies files from the local filesystem into famfs. Each famfs file is\n"
+                        "created with the size and permission bits of its source (owned by the\n"
+                        "caller) and the data is read straight into the device mapping and\n"
+                        "flushed. As with cp(1): with one SRC, DEST is the new file (or, with -r,\n"
+                        "the new directory) unless it is an existing directory, in which case\n"
+                        "SRC is copied into it; with several SRCs, DEST must be a directory.\n"
+                        "Copying a directory needs -r.\n"
+                        "\n"
+                        "Restartable: a destination file that already exists with the source's\n"
+                        "size is skipped, one with another size is an error (famfs files cannot\n"
+                        "be resized or replaced), and existing directories are merged into.\n"
+                        "Empty source files are skipped with a warning (famfs files cannot be\n"
+                        "empty); symlinks and special files inside a tree are skipped too.\n"
+                        "Everything is checked and allocated before the first file is created.",
          .examples = "famfs cp model.bin /mnt/famfs/\n"
                      "famfs cp -r dataset /mnt/famfs/     # interrupted? rerun it to resume\n"
                      "famfs --device /dev/dax0.0 cp -rv ./tree /",

@@ -106,15 +106,16 @@ int run_creat(const GlobalOptions& g, const CreatArgs& a) {
     if (nil != 0 && nil != 3)
         usage_error("interleaving needs all of -N NSTRIPS, -B NBUCKETS and -C CHUNKSIZE");
     if (nil == 3)
-        base.interleave = InterleaveParams{parse_u64(a.nstrips, "nstrips"),
-                                           parse_u64(a.nbuckets, "nbuckets"),
-                                           parse_size(a.chunk, "chunk size")};
+        base.interleave =
+            InterleaveParams{parse_u64(a.nstrips, "nstrips"), parse_u64(a.nbuckets, "nbuckets"),
+                             parse_size(a.chunk, "chunk size")};
 
     // Every path must land on one device.
     std::string device;
     for (Item& it : items) {
         Target t = resolve(g, it.shown);
-        if (device.empty()) device = t.device;
+        if (device.empty())
+            device = t.device;
         else if (t.device != device)
             usage_error("{} is on {}, the others on {}; one command works on one device", it.shown,
                         t.device, device);
@@ -186,7 +187,8 @@ void add_creat(CLI::App& app, GlobalOptions& g) {
              "and one log replay before anything is written: if any file cannot be\n"
              "created (exists, no parent, no space, log full) nothing is created.",
          .examples = "famfs creat -s 1G /mnt/famfs/data0\n"
-                     "famfs creat -s 64M -S 42 /mnt/famfs/test/f1 && famfs verify -S 42 /mnt/famfs/test/f1\n"
+                     "famfs creat -s 64M -S 42 /mnt/famfs/test/f1 && famfs verify -S 42 "
+                     "/mnt/famfs/test/f1\n"
                      "famfs creat -s 1G -N 4 -B 8 -C 2M /mnt/famfs/striped\n"
                      "famfs --device /dev/dax0.0 creat --multi -s 2M a b c\n"
                      "famfs --device /dev/dax0.0 creat --list files.csv   # lines: dir/f1,4M,7",
@@ -195,7 +197,8 @@ void add_creat(CLI::App& app, GlobalOptions& g) {
     cmd->add_option("PATH", a->paths, "file(s) to create")->type_name("PATH");
     cmd->add_option("-s,--size", a->size, "file size (k/m/g suffixes)")->type_name("SIZE");
     cmd->add_option("-S,--seed", a->seed, "fill with the pattern of this seed")->type_name("N");
-    cmd->add_option("-m,--mode", a->mode, "permission bits, octal (default 0644)")->type_name("MODE");
+    cmd->add_option("-m,--mode", a->mode, "permission bits, octal (default 0644)")
+        ->type_name("MODE");
     cmd->add_option("-u,--uid", a->uid, "owner uid (default: the caller's)")->type_name("UID");
     cmd->add_option("-g,--gid", a->gid, "group gid (default: the caller's)")->type_name("GID");
     cmd->add_option("-N,--nstrips", a->nstrips, "strips per file (1..16)")->type_name("NSTRIPS");

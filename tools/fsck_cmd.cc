@@ -45,8 +45,11 @@ nlohmann::json report_json(const FsckReport& r) {
     j["entries"] = std::move(entries);
     nlohmann::json problems = nlohmann::json::array();
     for (const FsckProblem& p : r.problems) {
-        nlohmann::json pj{{"where", p.where}, {"kind", p.kind}, {"field", p.field},
-                          {"reason", p.reason}, {"message", describe(p)}};
+        nlohmann::json pj{{"where", p.where},
+                          {"kind", p.kind},
+                          {"field", p.field},
+                          {"reason", p.reason},
+                          {"message", describe(p)}};
         pj["index"] = p.index == kNoLogIndex ? nlohmann::json(nullptr) : nlohmann::json(p.index);
         problems.push_back(std::move(pj));
     }
@@ -66,9 +69,9 @@ void print_report(const FsckReport& r, bool verbose) {
     std::printf("famfs fsck %s (%s)\n", r.device.c_str(), format_size(r.device_size).c_str());
     if (r.superblock_valid)
         std::printf("superblock: ok: version %llu, OMF %u.%u, fs uuid %s, owner %s, size %s\n",
-                    static_cast<unsigned long long>(sb.version), sb.omf_ver_major,
-                    sb.omf_ver_minor, to_string(sb.fs_uuid).c_str(),
-                    to_string(sb.system_uuid).c_str(), format_size(sb.daxdev.size).c_str());
+                    static_cast<unsigned long long>(sb.version), sb.omf_ver_major, sb.omf_ver_minor,
+                    to_string(sb.fs_uuid).c_str(), to_string(sb.system_uuid).c_str(),
+                    format_size(sb.daxdev.size).c_str());
     else
         std::printf("superblock: DAMAGED\n");
     if (!r.log_located)
@@ -85,13 +88,13 @@ void print_report(const FsckReport& r, bool verbose) {
             std::printf("  entry %llu: seqnum %llu, %s, crc %s %s, %s\n",
                         static_cast<unsigned long long>(e.index),
                         static_cast<unsigned long long>(e.seqnum), entry_type_name(e.type).c_str(),
-                        fmt::format("0x{:08x}", e.stored_crc).c_str(), e.stored_crc == e.computed_crc ? "ok" : "BAD",
-                        e.path.c_str());
+                        fmt::format("0x{:08x}", e.stored_crc).c_str(),
+                        e.stored_crc == e.computed_crc ? "ok" : "BAD", e.path.c_str());
     }
     if (r.log_located)
-        std::printf("entries:    %zu checked, %zu valid%s\n", r.entries.size(), valid,
-                    r.tail_retries ? fmt::format(" (tail re-read {} times)", r.tail_retries).c_str()
-                                   : "");
+        std::printf(
+            "entries:    %zu checked, %zu valid%s\n", r.entries.size(), valid,
+            r.tail_retries ? fmt::format(" (tail re-read {} times)", r.tail_retries).c_str() : "");
     if (r.scanned) {
         std::printf("tree:       %llu files, %llu directories\n",
                     static_cast<unsigned long long>(r.files),
@@ -104,7 +107,8 @@ void print_report(const FsckReport& r, bool verbose) {
     if (r.clean())
         std::printf("clean\n");
     else
-        std::printf("DAMAGED: %zu problem%s\n", r.problems.size(), r.problems.size() == 1 ? "" : "s");
+        std::printf("DAMAGED: %zu problem%s\n", r.problems.size(),
+                    r.problems.size() == 1 ? "" : "s");
 }
 
 int run_fsck(const GlobalOptions& g, const FsckArgs& a) {
@@ -134,23 +138,22 @@ void add_fsck(CLI::App& app, GlobalOptions& g) {
          .summary = "check a famfs device (read-only): superblock, log, tree, allocation",
          .synopsis = "fsck [--json] [-v] DEVICE|MOUNTPOINT\n"
                      "--device DEV fsck [--json] [-v]",
-         .description =
-             "Opens the device read-only (it may be mounted, here or on another host)\n"
-             "and checks, without changing anything:\n"
-             "  - the superblock: magic, crc, version, log geometry, device size;\n"
-             "  - the log header: magic, crc, log length, last index, next index;\n"
-             "  - every published entry: crc, seqnum (== index), type;\n"
-             "  - the tree the entries build: valid relative paths, parents that are\n"
-             "    directories, no duplicate names, extents inside the device;\n"
-             "  - the allocation scan: no 2 MiB unit claimed by two files or by a\n"
-             "    file and the superblock/log.\n"
-             "It prints the file and directory counts and the free and used space.\n"
-             "Each problem is one line: 'superblock FIELD: reason', 'log header\n"
-             "FIELD: reason' or 'entry N: FIELD: reason'. An invalid last entry may be\n"
-             "an append in flight on another host: it is re-read 3 times, 20 ms apart,\n"
-             "before it is reported. -v lists every entry; --json prints the whole\n"
-             "report as one JSON object (clean, superblock, log_header, entries,\n"
-             "problems, summary).",
+         .description = "Opens the device read-only (it may be mounted, here or on another host)\n"
+                        "and checks, without changing anything:\n"
+                        "  - the superblock: magic, crc, version, log geometry, device size;\n"
+                        "  - the log header: magic, crc, log length, last index, next index;\n"
+                        "  - every published entry: crc, seqnum (== index), type;\n"
+                        "  - the tree the entries build: valid relative paths, parents that are\n"
+                        "    directories, no duplicate names, extents inside the device;\n"
+                        "  - the allocation scan: no 2 MiB unit claimed by two files or by a\n"
+                        "    file and the superblock/log.\n"
+                        "It prints the file and directory counts and the free and used space.\n"
+                        "Each problem is one line: 'superblock FIELD: reason', 'log header\n"
+                        "FIELD: reason' or 'entry N: FIELD: reason'. An invalid last entry may be\n"
+                        "an append in flight on another host: it is re-read 3 times, 20 ms apart,\n"
+                        "before it is reported. -v lists every entry; --json prints the whole\n"
+                        "report as one JSON object (clean, superblock, log_header, entries,\n"
+                        "problems, summary).",
          .examples = "famfs fsck /dev/dax0.0\n"
                      "famfs fsck -v /mnt/famfs\n"
                      "famfs fsck --json /dev/dax0.0 | jq .problems",

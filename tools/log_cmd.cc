@@ -60,8 +60,9 @@ void print_entry(const LogEntry& e, uint64_t index) {
                     fmap_line(f.fmap).c_str(), bad.c_str());
     } else if (e.type == EntryType::Mkdir) {
         const MkdirEntry& d = e.mkdir;
-        std::printf("%5llu  %-6s %-5s %5u:%-5u %12s  %s%s\n", static_cast<unsigned long long>(index),
-                    type.c_str(), format_mode(d.mode).c_str(), d.uid, d.gid, "-",
+        std::printf("%5llu  %-6s %-5s %5u:%-5u %12s  %s%s\n",
+                    static_cast<unsigned long long>(index), type.c_str(),
+                    format_mode(d.mode).c_str(), d.uid, d.gid, "-",
                     std::string(fixed_str(d.relpath, kMaxPathLen)).c_str(), bad.c_str());
     } else {
         std::printf("%5llu  %-6s%s\n", static_cast<unsigned long long>(index), type.c_str(),
@@ -100,8 +101,7 @@ int run_log(const GlobalOptions& g, const LogArgs& a) {
                 to_string(sb.system_uuid).c_str());
     std::printf("log: %s at %s, %llu of %llu entries used, next seqnum %llu\n",
                 format_size(sb.log_len).c_str(), hex(sb.log_offset).c_str(),
-                static_cast<unsigned long long>(n),
-                static_cast<unsigned long long>(log.capacity()),
+                static_cast<unsigned long long>(n), static_cast<unsigned long long>(log.capacity()),
                 static_cast<unsigned long long>(h.next_seqnum));
     std::printf("%5s  %-6s %-5s %11s %12s  %s\n", "index", "type", "mode", "uid:gid", "size",
                 "path  map");

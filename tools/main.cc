@@ -28,10 +28,17 @@ std::string basename_of(const char* argv0) {
 // The subcommand a command line names, for the "famfs <subcmd>: " prefix of
 // errors (also when parsing itself failed).
 std::string subcommand_name(const CLI::App& app, const std::vector<std::string>& args) {
-    for (const std::string& a : args)
-        if (!a.empty() && a[0] != '-')
-            for (const CLI::App* sub : app.get_subcommands({}))
-                if (sub->check_name(a)) return sub->get_name();
+    for (size_t i = 0; i < args.size(); ++i) {
+        const std::string& a = args[i];
+        if (a == "--device" || a == "--system-uuid-file") {
+            ++i;  // skip the option's value
+            continue;
+        }
+        if (a.empty() || a[0] == '-') continue;
+        for (const CLI::App* sub : app.get_subcommands({}))
+            if (sub->check_name(a)) return sub->get_name();
+        return {};  // the first word is not a command
+    }
     return {};
 }
 
@@ -98,14 +105,19 @@ int main(int argc, char** argv) {
         std::string msg = e.what();
         if (sub_name.empty()) {
             msg = "no command given";
-            for (const std::string& a : args)
-                if (!a.empty() && a[0] != '-') {
-                    msg = "unknown command '" + a + "'";
+            for (size_t i = 0; i < args.size(); ++i) {
+                if (args[i] == "--device" || args[i] == "--system-uuid-file") {
+                    ++i;
+                    continue;
+                }
+                if (!args[i].empty() && args[i][0] != '-') {
+                    msg = "unknown command '" + args[i] + "'";
                     break;
                 }
+            }
         }
-        print_error(sub_name, msg + " (see famfs " + (sub_name.empty() ? "" : sub_name + " ") +
-                                  "--help)");
+        print_error(sub_name,
+                    msg + " (see famfs " + (sub_name.empty() ? "" : sub_name + " ") + "--help)");
         return kExitUsage;
     }
 

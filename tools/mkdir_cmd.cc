@@ -29,7 +29,8 @@ int run_mkdir(const GlobalOptions& g, const MkdirArgs& a) {
     std::vector<std::string> rel;
     for (const std::string& p : a.paths) {
         Target t = resolve(g, p);
-        if (device.empty()) device = t.device;
+        if (device.empty())
+            device = t.device;
         else if (t.device != device)
             usage_error("{} is on {}, the others on {}; one command works on one device", p,
                         t.device, device);
@@ -72,7 +73,8 @@ void add_mkdir(CLI::App& app, GlobalOptions& g) {
         [&g, a] { return run_mkdir(g, *a); });
     cmd->add_option("PATH", a->paths, "directory to create")->required();
     cmd->add_flag("-p,--parents", a->parents, "create missing parents; no error if it exists");
-    cmd->add_option("-m,--mode", a->mode, "permission bits, octal (default 0755)")->type_name("MODE");
+    cmd->add_option("-m,--mode", a->mode, "permission bits, octal (default 0755)")
+        ->type_name("MODE");
     cmd->add_option("-u,--uid", a->uid, "owner uid (default: the caller's)")->type_name("UID");
     cmd->add_option("-g,--gid", a->gid, "group gid (default: the caller's)")->type_name("GID");
     cmd->add_flag("-v,--verbose", a->verbose, "print each directory created");

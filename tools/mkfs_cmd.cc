@@ -64,32 +64,30 @@ void add_mkfs(CLI::App& app, GlobalOptions& g) {
         {.name = "mkfs",
          .summary = "format a device (or an emulated device file) as famfs",
          .synopsis = "mkfs [-f] [--log-len N] [--emulate SIZE] DEVICE",
-         .description =
-             "(Also installed as mkfs.famfs, which takes the same options.)\n"
-             "Writes an empty famfs filesystem on DEVICE: a superblock at offset 0 and\n"
-             "an empty metadata log at 2 MiB. The log is written first and the\n"
-             "superblock last, so an interrupted mkfs leaves no valid filesystem.\n"
-             "\n"
-             "This host becomes the owner of the filesystem: its system uuid (from\n"
-             "--system-uuid-file, $FAMFS_SYSTEM_UUID_FILE or /opt/famfs/system_uuid,\n"
-             "created if missing) is stored in the superblock. Only the owner can\n"
-             "create files and directories; other hosts are read-only clients.\n"
-             "\n"
-             "DEVICE is a devdax character device (/dev/daxX.Y) or a regular file\n"
-             "(an emulated device). mkfs refuses to overwrite a valid famfs superblock\n"
-             "unless --force is given. The new filesystem's uuid is printed.\n"
-             "\n"
-             "Running without CXL memory: --emulate SIZE first creates DEVICE as a\n"
-             "regular file of SIZE bytes (sparse; put it on /dev/hugepages, a huge\n"
-             "tmpfs or /dev/shm so that it is memory), then formats it.",
+         .description = "(Also installed as mkfs.famfs, which takes the same options.)\n"
+                        "Writes an empty famfs filesystem on DEVICE: a superblock at offset 0 and\n"
+                        "an empty metadata log at 2 MiB. The log is written first and the\n"
+                        "superblock last, so an interrupted mkfs leaves no valid filesystem.\n"
+                        "\n"
+                        "This host becomes the owner of the filesystem: its system uuid (from\n"
+                        "--system-uuid-file, $FAMFS_SYSTEM_UUID_FILE or /opt/famfs/system_uuid,\n"
+                        "created if missing) is stored in the superblock. Only the owner can\n"
+                        "create files and directories; other hosts are read-only clients.\n"
+                        "\n"
+                        "DEVICE is a devdax character device (/dev/daxX.Y) or a regular file\n"
+                        "(an emulated device). mkfs refuses to overwrite a valid famfs superblock\n"
+                        "unless --force is given. The new filesystem's uuid is printed.\n"
+                        "\n"
+                        "Running without CXL memory: --emulate SIZE first creates DEVICE as a\n"
+                        "regular file of SIZE bytes (sparse; put it on /dev/hugepages, a huge\n"
+                        "tmpfs or /dev/shm so that it is memory), then formats it.",
          .examples = "famfs mkfs /dev/dax0.0\n"
                      "famfs mkfs --force --log-len 64M /dev/dax0.0\n"
                      "famfs mkfs --emulate 8G /dev/shm/famfs0      # no CXL memory needed\n"
                      "mkfs.famfs -f /dev/dax1.0",
          .exit_status = ""},
         [&g, a] { return run_mkfs(g, *a); });
-    cmd->add_option("DEVICE", a->device, "device to format (devdax or emulated file)")
-        ->required();
+    cmd->add_option("DEVICE", a->device, "device to format (devdax or emulated file)")->required();
     cmd->add_flag("-f,--force", a->force,
                   "overwrite an existing famfs filesystem (and, with --emulate, resize an "
                   "existing device file)");

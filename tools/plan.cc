@@ -25,9 +25,10 @@ uint64_t Plan::file_size(const std::string& relpath) const {
 
 void Plan::take_slot(const std::string& what) {
     if (free_slots_ == 0)
-        command_error("the famfs log is full: no slot left for '{}' ({} entries in this command "
-                      "fit); nothing was created",
-                      what, entries_);
+        command_error(
+            "the famfs log is full: no slot left for '{}' ({} entries in this command "
+            "fit); nothing was created",
+            what, entries_);
     --free_slots_;
     ++entries_;
 }

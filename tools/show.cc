@@ -12,19 +12,26 @@ std::string hex(uint64_t v) { return fmt::format("0x{:x}", v); }
 
 std::string entry_type_name(uint32_t type) {
     switch (static_cast<EntryType>(type)) {
-        case EntryType::File: return "FILE";
-        case EntryType::Mkdir: return "MKDIR";
-        case EntryType::Delete: return "DELETE";
-        case EntryType::AddDaxdev: return "ADD_DAXDEV";
-        case EntryType::Invalid: return "INVALID";
+        case EntryType::File:
+            return "FILE";
+        case EntryType::Mkdir:
+            return "MKDIR";
+        case EntryType::Delete:
+            return "DELETE";
+        case EntryType::AddDaxdev:
+            return "ADD_DAXDEV";
+        case EntryType::Invalid:
+            return "INVALID";
     }
     return fmt::format("?{}", type);
 }
 
 std::string ext_type_name(ExtentType t) {
     switch (t) {
-        case ExtentType::Simple: return "simple";
-        case ExtentType::Interleave: return "interleave";
+        case ExtentType::Simple:
+            return "simple";
+        case ExtentType::Interleave:
+            return "interleave";
     }
     return fmt::format("?{}", static_cast<uint32_t>(t));
 }
@@ -42,8 +49,8 @@ nlohmann::json fmap_json(const Fmap& m) {
         for (uint64_t i = 0; i < std::min<uint64_t>(ie.nstrips, kMaxStrips); ++i)
             strips.push_back(extent_json(ie.strips[i]));
         j["niext"] = m.count;
-        j["interleave"] = {{"nstrips", ie.nstrips}, {"chunk_size", ie.chunk_size},
-                           {"strips", strips}};
+        j["interleave"] = {
+            {"nstrips", ie.nstrips}, {"chunk_size", ie.chunk_size}, {"strips", strips}};
     } else {
         nlohmann::json ext = nlohmann::json::array();
         for (uint32_t i = 0; i < std::min<uint32_t>(m.count, kMaxSimpleExtents); ++i)
@@ -106,9 +113,8 @@ nlohmann::json superblock_json(const Superblock& sb) {
 }
 
 nlohmann::json log_header_json(const LogHeader& h) {
-    return {{"magic", hex(h.magic)},         {"log_len", h.log_len},
-            {"last_index", h.last_index},    {"crc", hex(h.crc)},
-            {"next_seqnum", h.next_seqnum},  {"next_index", h.next_index}};
+    return {{"magic", hex(h.magic)}, {"log_len", h.log_len},         {"last_index", h.last_index},
+            {"crc", hex(h.crc)},     {"next_seqnum", h.next_seqnum}, {"next_index", h.next_index}};
 }
 
 }  // namespace famfs::cli

@@ -38,7 +38,8 @@ int run_verify(const GlobalOptions& g, const VerifyArgs& a) {
     std::vector<Target> targets;
     for (const std::string& p : a.paths) {
         targets.push_back(resolve(g, p));
-        if (device.empty()) device = targets.back().device;
+        if (device.empty())
+            device = targets.back().device;
         else if (targets.back().device != device)
             usage_error("{} is on {}, the others on {}; one command works on one device", p,
                         targets.back().device, device);
@@ -49,11 +50,12 @@ int run_verify(const GlobalOptions& g, const VerifyArgs& a) {
         const Node& f = file_node(*fs, targets[i].relpath, a.paths[i]);
         if (auto bad = first_mismatch(*fs, f, seed)) {
             // One line per bad file; the first bad offset is what a user needs.
-            std::fprintf(stderr, "famfs verify: %s: mismatch at offset %llu (0x%llx) of %llu bytes (seed %llu)\n",
-                         a.paths[i].c_str(), static_cast<unsigned long long>(*bad),
-                         static_cast<unsigned long long>(*bad),
-                         static_cast<unsigned long long>(f.size),
-                         static_cast<unsigned long long>(seed));
+            std::fprintf(
+                stderr,
+                "famfs verify: %s: mismatch at offset %llu (0x%llx) of %llu bytes (seed %llu)\n",
+                a.paths[i].c_str(), static_cast<unsigned long long>(*bad),
+                static_cast<unsigned long long>(*bad), static_cast<unsigned long long>(f.size),
+                static_cast<unsigned long long>(seed));
             rc = kExitFailure;
         } else if (a.verbose) {
             std::printf("%s: ok (%llu bytes, seed %llu)\n", a.paths[i].c_str(),

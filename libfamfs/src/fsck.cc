@@ -1,10 +1,10 @@
 #include "famfs/fsck.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cstring>
 #include <thread>
-
-#include <fmt/format.h>
 
 #include "famfs/allocator.h"
 #include "famfs/cache.h"
@@ -21,8 +21,8 @@ std::string describe(const FsckProblem& p) {
 namespace {
 
 bool plausible_log_len(uint64_t log_len, uint64_t device_size) {
-    return log_len >= kMinLogLen && !(log_len & (log_len - 1)) &&
-           log_len <= device_size && kLogOffset + log_len <= device_size;
+    return log_len >= kMinLogLen && !(log_len & (log_len - 1)) && log_len <= device_size &&
+           kLogOffset + log_len <= device_size;
 }
 
 template <typename T>
@@ -47,8 +47,8 @@ FsckReport fsck(const Device& dev, const FsckOptions& opt) {
     r.device_size = dev.size();
     auto add = [&](std::string where, uint64_t index, std::string kind, std::string field,
                    std::string reason) {
-        r.problems.push_back({std::move(where), index, std::move(kind), std::move(field),
-                              std::move(reason)});
+        r.problems.push_back(
+            {std::move(where), index, std::move(kind), std::move(field), std::move(reason)});
     };
 
     if (dev.size() < kLogOffset + kMinLogLen) {
@@ -138,8 +138,8 @@ FsckReport fsck(const Device& dev, const FsckOptions& opt) {
     std::stable_sort(issues.begin(), issues.end(),
                      [](const Issue& a, const Issue& b) { return a.index < b.index; });
     for (const Issue& i : issues)
-        add(i.index == kNoLogIndex ? std::string("log") : fmt::format("entry {}", i.index),
-            i.index, std::string(to_string(i.kind)), i.field, i.message);
+        add(i.index == kNoLogIndex ? std::string("log") : fmt::format("entry {}", i.index), i.index,
+            std::string(to_string(i.kind)), i.field, i.message);
 
     r.scanned = true;
     r.files = tree.file_count();

@@ -51,12 +51,12 @@ struct FsckReport {
 
     Superblock superblock{};  // as read, valid or not
     bool superblock_valid = false;
-    LogHeader log_header{};   // as read (if the log could be located)
+    LogHeader log_header{};  // as read (if the log could be located)
     bool log_located = false;
     bool log_header_valid = false;
-    uint64_t log_len = 0;     // the geometry that was used for the scan
+    uint64_t log_len = 0;  // the geometry that was used for the scan
     uint64_t log_capacity = 0;
-    uint64_t published = 0;   // entries [0, published) were checked
+    uint64_t published = 0;  // entries [0, published) were checked
     uint32_t tail_retries = 0;
 
     std::vector<FsckEntry> entries;
@@ -64,7 +64,7 @@ struct FsckReport {
 
     bool scanned = false;  // tree and allocation were checked
     uint64_t files = 0;
-    uint64_t dirs = 0;     // excluding the root
+    uint64_t dirs = 0;  // excluding the root
     uint64_t total_bytes = 0;
     uint64_t metadata_bytes = 0;  // superblock + log regions
     uint64_t data_used_bytes = 0;
