@@ -8,6 +8,7 @@
 #include <spdlog/sinks/syslog_sink.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/statfs.h>
 #include <sys/wait.h>
 #include <syslog.h>
@@ -114,6 +115,25 @@ bool mount_answers(const std::string& mp) {
         std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
     return false;
+}
+
+// FUSE mounts get the kernel's default readahead (128 KiB) whatever INIT
+// says; raising the mount's bdi lets page-cache reads and mmap faults
+// arrive as max_pages (1 MiB) requests. Best effort.
+void set_read_ahead(const std::string& mp, unsigned kb) {
+    struct stat st;
+    if (kb == 0 || ::stat(mp.c_str(), &st) != 0) return;
+    const std::string path =
+        fmt::format("/sys/class/bdi/{}:{}/read_ahead_kb", major(st.st_dev), minor(st.st_dev));
+    int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0) {
+        spdlog::debug("cannot open {}: {}", path, std::strerror(errno));
+        return;
+    }
+    const std::string v = std::to_string(kb);
+    if (::write(fd, v.data(), v.size()) < 0)
+        spdlog::debug("cannot write {}: {}", path, std::strerror(errno));
+    close(fd);
 }
 
 void detach_stdio() {
@@ -290,6 +310,7 @@ int run_daemon(const DaemonOptions& opt) {
             fuse_session_exit(se);
             return;
         }
+        set_read_ahead(opt.mountpoint, opt.read_ahead_kb);
         spdlog::info("serving {}", summary);
         sd_notifyf(0, "READY=1\nSTATUS=serving %s", summary.c_str());
         if (ready_fd >= 0) {

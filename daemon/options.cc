@@ -74,6 +74,8 @@ device file) at MOUNTPOINT. Without -f it returns once the mount answers.
   -o entry_timeout=S   seconds the kernel caches names (1; misses never)
   -o loglevel=L        trace|debug|info|warn|error (info)
   -o max_threads=N     session loop threads (8)
+  -o read_ahead_kb=N   the mount's readahead (1024: 1 MiB requests; 0 keeps
+                       the kernel's 128)
   -o uuid_file=PATH    this host's system uuid file (default
                        $FAMFS_SYSTEM_UUID_FILE or /opt/famfs/system_uuid)
   -o coherent / nocoherent   skip / do CPU cache maintenance on data
@@ -105,6 +107,8 @@ void apply_mount_options(DaemonOptions& o, const std::string& list, bool sloppy)
             o.log_level = "debug";
         } else if (key == "loglevel" || key == "log_level") {
             o.log_level = val;
+        } else if (key == "read_ahead_kb") {
+            o.read_ahead_kb = parse_unsigned(key, val);
         } else if (key == "max_threads") {
             o.max_threads = std::max(1u, parse_unsigned(key, val));
         } else if (key == "uuid_file") {

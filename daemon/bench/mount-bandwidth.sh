@@ -1,0 +1,28 @@
+#!/bin/bash
+# Benchmark (not a test): read() and mmap bandwidth through a famfs mount vs
+# the raw device mapping and tmpfs, in one run. Root.
+#   daemon/bench/mount-bandwidth.sh [BUILD_DIR] [SIZE_MIB]
+# The emulated device lives on a huge-page tmpfs (2 MiB pages, as a DAX
+# device maps), the comparison file on plain tmpfs.
+set -eu
+B=${1:-$(cd "$(dirname "$0")/../.." && pwd)/build}
+SIZE=${2:-1024}
+W=$(mktemp -d /tmp/famfs-bench.XXXXXX)
+cleanup() {
+    set +e
+    grep -q " $W/mnt " /proc/self/mountinfo && "$B/tools/famfs" umount "$W/mnt"
+    for d in huge tmp; do grep -q " $W/$d " /proc/self/mountinfo && umount "$W/$d"; done
+    rm -rf "$W"
+}
+trap cleanup EXIT
+mkdir -p "$W/huge" "$W/tmp" "$W/mnt"
+mount -t tmpfs -o huge=always,size=$((SIZE + 64))M none "$W/huge"
+mount -t tmpfs -o size=$((SIZE + 16))M none "$W/tmp"
+export FAMFS_SYSTEM_UUID_FILE=$W/uuid
+"$B/tools/famfs" mkfs --emulate $((SIZE + 32))M "$W/huge/famfs0" >/dev/null
+"$B/tools/famfs" mount "$W/huge/famfs0" "$W/mnt"
+"$B/tools/famfs" creat -s "${SIZE}M" -S 1 "$W/mnt/bench" >/dev/null
+head -c "${SIZE}M" /dev/zero >"$W/tmp/bench"
+echo "kernel $(uname -r), $(nproc) cores; device on tmpfs huge=always"
+"$B/daemon/famfs-bench-read" "$W/mnt/bench" "$W/tmp/bench" --passes "${PASSES:-3}"
+python3 -c 'import json,os,sys; s=json.loads(os.getxattr(sys.argv[1],"user.famfs.stats")); print("daemon: %d read requests, %.0f MiB served" % (s["requests"]["read"], s["bytes_read"]/1048576))' "$W/mnt"
