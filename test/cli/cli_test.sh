@@ -20,7 +20,15 @@ if [ -z "$base" ]; then
     if [ -d /dev/shm ] && [ -w /dev/shm ]; then base=/dev/shm; else base=${TMPDIR:-/tmp}; fi
 fi
 T=$(mktemp -d "$base/famfs-cli-test.XXXXXX")
-trap 'rm -rf "$T"' EXIT
+MNT=$T/mnt
+mounted() { awk -v m="$MNT" '$5 == m && / fuse\.famfs /' /proc/self/mountinfo | grep -q .; }
+cleanup() {
+    if mounted; then
+        "$FAMFS" umount "$MNT" >/dev/null 2>&1 || umount -l "$MNT" 2>/dev/null
+    fi
+    rm -rf "$T"
+}
+trap cleanup EXIT
 DEV=$T/dev0
 export FAMFS_SYSTEM_UUID_FILE=$T/system_uuid   # this "host" owns what it formats
 
@@ -321,6 +329,43 @@ expect_fail "mkdir from a client host (--system-uuid-file)" "famfs mkdir: cannot
 [ "$(meta_sum "$DEV")" = "$sum" ] && pass "client commands changed nothing" || fail "a client changed the device"
 expect 0 "a client can still read (verify)" env FAMFS_SYSTEM_UUID_FILE="$T/other_uuid" "$FAMFS" --device "$DEV" verify -S 42 d1/f1
 expect_fail "path outside any famfs mount without --device" "famfs creat: .* is not under a famfs mount" "$FAMFS" creat -s 2M "$T/notfamfs"
+
+# ---------------------------------------------------------------------------
+step "paths under a famfs mount point (famfs mount, when the daemon is built)"
+skip() { echo "SKIP: $*"; }
+if [ "$(id -u)" -ne 0 ] || [ ! -c /dev/fuse ]; then
+    skip "mount tests need root and /dev/fuse"
+elif ! "$FAMFS" mount --help 2>/dev/null | grep -q famfs-fused; then
+    skip "famfs mount is not implemented in this build"
+else
+    MDEV=$T/mdev
+    "$FAMFS" mkfs --emulate 8G "$MDEV" >/dev/null
+    mkdir -p "$MNT"
+    expect 0 "famfs mount DEV MNT" timeout 60 "$FAMFS" mount "$MDEV" "$MNT"
+    if mounted; then
+        expect 0 "mkdir -p under the mount point" timeout 20 "$FAMFS" mkdir -p "$MNT/m/n"
+        expect 0 "creat -S under the mount point" timeout 20 "$FAMFS" creat -s 3M -S 77 "$MNT/m/n/f"
+        expect 0 "verify under the mount point" timeout 20 "$FAMFS" verify -S 77 "$MNT/m/n/f"
+        expect 0 "cp -r into the mount point" timeout 20 "$FAMFS" cp -r "$SRC/tree" "$MNT/"
+        ok=1
+        for f in a.bin sub/deeper/c.bin; do
+            for _ in 1 2 3 4 5 6 7 8 9 10; do [ -e "$MNT/tree/$f" ] && break; sleep 0.1; done
+            cmp -s "$SRC/tree/$f" "$MNT/tree/$f" || ok=0
+        done
+        [ $ok = 1 ] && pass "files copied by famfs cp read back through the mount (cmp)" || fail "cmp through the mount"
+        [ "$(stat -c %s "$MNT/m/n/f")" = 3145728 ] && pass "the mount shows the creat'd file's size" || fail "size through the mount"
+        run timeout 20 "$FAMFS" getmap --json "$MNT/m/n/f"
+        [ "$(py 'd["path"], d["device"]' <"$T/out")" = "('m/n/f', '$MDEV')" ] &&
+            pass "getmap resolves MNT/m/n/f to its device and relpath" || fail "getmap via mount: $(head -c 300 "$T/out")"
+        expect 0 "fsck MOUNTPOINT" timeout 20 "$FAMFS" fsck "$MNT"
+        contains "$T/out" "^clean$" "fsck of the mounted device is clean"
+        expect 0 "log MOUNTPOINT" timeout 20 "$FAMFS" log "$MNT"
+        contains "$T/out" "FILE .* m/n/f " "log via the mount point lists m/n/f"
+        expect 0 "famfs umount" timeout 60 "$FAMFS" umount "$MNT"
+    else
+        fail "famfs mount did not mount $MNT: $(head -c 300 "$T/err")"
+    fi
+fi
 
 # ---------------------------------------------------------------------------
 step "golden image written by upstream famfs"
