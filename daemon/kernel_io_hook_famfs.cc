@@ -6,32 +6,11 @@
 #include "famfs/device.h"
 #include "famfs_io.h"
 #include "kernel_io_hook.h"
+#include "state_fmap_source.h"
 
 namespace famfs::daemon {
 namespace {
 namespace fu = famfs::fuse;
-
-// FsState as the shim's map source; a miss refreshes once, as lookup does.
-class StateSource : public fu::FmapSource {
-public:
-    explicit StateSource(FsState& s) : s_(s) {}
-    int fmap_for(uint64_t ino, fu::FmapInfo& out) override {
-        int err = s_.file_map(ino, out.file_size, out.fmap);
-        if (err == ENOENT && s_.refresh_if_needed() > 0)
-            err = s_.file_map(ino, out.file_size, out.fmap);
-        if (err == EISDIR) return out.regular = false, 0;
-        out.regular = err == 0;
-        return -err;
-    }
-    int daxdev_path(uint32_t index, std::string& out) override {
-        if (index != 0) return -ENODEV;  // single-device filesystems for now
-        out = s_.device_path();
-        return 0;
-    }
-
-private:
-    FsState& s_;
-};
 
 fu::KernelIo::Config make_config(const DaemonOptions& opt, FsState& state) {
     fu::KernelIo::Config c;
@@ -51,7 +30,7 @@ class FamfsHook : public KernelIoHook {
 public:
     FamfsHook(FsState& s, fu::KernelIo::Config c) : source(s), io(std::move(c), source) {}
     std::string describe() const override { return io.mode_reason(); }
-    StateSource source;
+    StateFmapSource source;
     fu::KernelIo io;
 };
 

@@ -152,6 +152,14 @@ Target resolve(const GlobalOptions& g, const std::string& path) {
     }
 }
 
+Device open_device(const std::string& device, Device::Access access) {
+    try {
+        return Device::open(device, access);
+    } catch (const Error& e) {
+        throw CommandError(kExitUsage, e.what());
+    }
+}
+
 std::string device_of(const GlobalOptions& g, const std::string& arg) {
     if (arg.empty()) {
         if (g.device.empty()) usage_error("name a DEVICE or MOUNTPOINT (or give --device DEV)");

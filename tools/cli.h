@@ -103,6 +103,10 @@ Target resolve(const GlobalOptions& g, const std::string& path);
 // device; anything else is taken as the device itself; empty means --device.
 std::string device_of(const GlobalOptions& g, const std::string& arg);
 
+// Opens and maps `device`; a failure is a usage error (exit 2), as for a
+// device that does not exist or is not famfs-capable.
+Device open_device(const std::string& device, Device::Access access);
+
 // Opens the filesystem on `device` for reading or for appending.
 std::unique_ptr<Filesystem> open_fs(const GlobalOptions& g, const std::string& device,
                                     bool writable);

@@ -113,13 +113,7 @@ void print_report(const FsckReport& r, bool verbose) {
 
 int run_fsck(const GlobalOptions& g, const FsckArgs& a) {
     const std::string device = device_of(g, a.target);
-    Device dev = [&] {
-        try {
-            return Device::open(device, Device::Access::ReadOnly);
-        } catch (const Error& e) {
-            throw CommandError(kExitUsage, e.what());
-        }
-    }();
+    Device dev = open_device(device, Device::Access::ReadOnly);
     const FsckReport r = fsck(dev);
     if (a.json)
         std::printf("%s\n", report_json(r).dump(2).c_str());

@@ -72,13 +72,7 @@ void print_entry(const LogEntry& e, uint64_t index) {
 
 int run_log(const GlobalOptions& g, const LogArgs& a) {
     const std::string device = device_of(g, a.target);
-    Device dev = [&] {
-        try {
-            return Device::open(device, Device::Access::ReadOnly);
-        } catch (const Error& e) {
-            throw CommandError(kExitUsage, e.what());
-        }
-    }();
+    Device dev = open_device(device, Device::Access::ReadOnly);
     LogView log(dev);  // throws with the damaged field: run fsck for more
     const Superblock& sb = log.superblock();
     const LogHeader& h = log.header();

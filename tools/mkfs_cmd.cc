@@ -38,13 +38,7 @@ int run_mkfs(const GlobalOptions& g, const MkfsArgs& a) {
         Device::create_emulated(a.device, size, a.force);
     }
 
-    Device dev = [&] {
-        try {
-            return Device::open(a.device, Device::Access::ReadWrite);
-        } catch (const Error& e) {
-            throw CommandError(kExitUsage, e.what());
-        }
-    }();
+    Device dev = open_device(a.device, Device::Access::ReadWrite);
     const Uuid fs_uuid = mkfs(dev, opt);
     const Superblock* sb = dev.at<Superblock>(0);
     std::printf("%s: famfs created: %s, log %s (%llu entries), owner %s\n", a.device.c_str(),

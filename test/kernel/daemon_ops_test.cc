@@ -1,11 +1,12 @@
 // The daemon's real ops table (daemon/ops.cc over FsState) behind KernelIo,
-// driven by the scripted kernel. StateSource is the adapter the daemon's
+// driven by the scripted kernel. StateFmapSource (daemon/state_fmap_source.h) is the adapter the daemon's
 // kernel_io_hook_famfs.cc uses (docs/kernel-protocol.md, "Wiring").
 #include <catch2/catch.hpp>
 
 #include "fs_state.h"
 #include "harness.h"
 #include "ops.h"
+#include "state_fmap_source.h"
 
 using namespace famfs::ktest;
 namespace fu = famfs::fuse;
@@ -15,28 +16,6 @@ namespace {
 
 constexpr uint64_t MiB = 1ULL << 20;
 
-// FsState as the shim's FmapSource: GET_FMAP may name an inode the daemon has
-// not replayed yet (created after the last refresh), so a miss refreshes once.
-class StateSource : public fu::FmapSource {
-public:
-    explicit StateSource(dm::FsState& s) : s_(s) {}
-    int fmap_for(uint64_t ino, fu::FmapInfo& out) override {
-        int err = s_.file_map(ino, out.file_size, out.fmap);
-        if (err == ENOENT && s_.refresh_if_needed() > 0)
-            err = s_.file_map(ino, out.file_size, out.fmap);
-        if (err == EISDIR) return out.regular = false, 0;
-        out.regular = err == 0;
-        return -err;
-    }
-    int daxdev_path(uint32_t index, std::string& out) override {
-        if (index != 0) return -ENODEV;  // single-device filesystems for now
-        out = s_.device_path();
-        return 0;
-    }
-
-private:
-    dm::FsState& s_;
-};
 
 struct Daemon {
     explicit Daemon(const TestImage& img) : state(img.path, options(img)), source(state) {
@@ -56,7 +35,7 @@ struct Daemon {
         return s;
     }
     dm::FsState state;
-    StateSource source;
+    dm::StateFmapSource source;
     dm::OpsContext ctx;
 };
 
