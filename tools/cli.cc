@@ -50,7 +50,15 @@ class ManFormatter : public CLI::Formatter {
         out += "NAME\n" + indent("famfs " + h.name + " - " + h.summary) + "\n";
         out += "SYNOPSIS\n";
         std::istringstream syn(h.synopsis);
-        for (std::string line; std::getline(syn, line);) out += "    famfs " + line + "\n";
+        for (std::string line; std::getline(syn, line);) {
+            // An indented line continues the previous one: align it under
+            // the previous line's arguments instead of repeating "famfs".
+            const size_t lead = line.find_first_not_of(' ');
+            if (lead != 0 && lead != std::string::npos)
+                out += std::string(11 + h.name.size(), ' ') + line.substr(lead) + "\n";
+            else
+                out += "    famfs " + line + "\n";
+        }
         out += "\nDESCRIPTION\n" + indent(h.description) + "\n";
         std::string opts = make_positionals(app) + make_groups(app, mode);
         out += opts;

@@ -10,7 +10,7 @@ packages=(
   libfuse3-dev fuse3 libdaxctl-dev libndctl-dev libfmt-dev libspdlog-dev
   catch2 libcli11-dev nlohmann-json3-dev zlib1g-dev libsystemd-dev
   # run and test
-  util-linux kmod xz-utils python3 systemd
+  util-linux kmod xz-utils python3 systemd attr
   # VM harness (test/vm)
   qemu-system-x86 busybox-static ndctl daxctl cpio
 )
