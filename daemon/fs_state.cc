@@ -384,6 +384,22 @@ uint64_t FsState::nlookup(uint64_t ino) const {
     return it == nlookup_.end() ? 0 : it->second;
 }
 
+void FsState::set_famfs_mode(bool on, std::string reason) {
+    famfs_mode_ = on;
+    std::lock_guard g(mode_mu_);
+    mode_reason_ = std::move(reason);
+}
+
+std::string FsState::mode_reason() const {
+    std::lock_guard g(mode_mu_);
+    return mode_reason_;
+}
+
+void FsState::set_kernel_stats_source(std::function<KernelProtocolStats()> source) {
+    std::lock_guard g(mode_mu_);
+    kernel_stats_ = std::move(source);
+}
+
 std::string FsState::stats_json() const {
     nlohmann::json j;
     nlohmann::json ops = nlohmann::json::object();
@@ -398,6 +414,20 @@ std::string FsState::stats_json() const {
     j["bytes_written"] = bytes_written_.load();
     j["referenced_inodes"] = referenced_inodes();
     j["mode"] = std::string(mode());
+    {
+        std::lock_guard g(mode_mu_);
+        j["mode_reason"] = mode_reason_;
+        if (kernel_stats_) {
+            const KernelProtocolStats k = kernel_stats_();
+            j["kernel_protocol"] = {{"revision", k.revision},
+                                    {"get_fmap", k.get_fmap},
+                                    {"get_fmap_failed", k.get_fmap_failed},
+                                    {"get_daxdev", k.get_daxdev},
+                                    {"get_daxdev_failed", k.get_daxdev_failed},
+                                    {"stray_data_io", k.stray_data_io},
+                                    {"malformed", k.malformed}};
+        }
+    }
     j["role"] = std::string(to_string(fs_->role()));
     j["device"] = device_path_;
     j["pid"] = static_cast<int64_t>(getpid());

@@ -106,7 +106,17 @@ public:
     // "compat" (the daemon serves data) or "famfs" (the kernel maps files
     // itself); the protocol shim decides at INIT.
     std::string_view mode() const { return famfs_mode_ ? "famfs" : "compat"; }
-    void set_famfs_mode(bool on) { famfs_mode_ = on; }
+    void set_famfs_mode(bool on, std::string reason = {});
+    std::string mode_reason() const;
+
+    // What the kernel protocol shim has served, for the stats; the shim's
+    // hook installs the source (fs_state does not depend on the shim).
+    struct KernelProtocolStats {
+        std::string revision;  // "" in compat mode
+        uint64_t get_fmap = 0, get_fmap_failed = 0, get_daxdev = 0, get_daxdev_failed = 0;
+        uint64_t stray_data_io = 0, malformed = 0;
+    };
+    void set_kernel_stats_source(std::function<KernelProtocolStats()> source);
     uint64_t log_index() const;
     size_t referenced_inodes() const;
     uint64_t nlookup(uint64_t ino) const;
@@ -135,6 +145,9 @@ private:
     std::unique_ptr<Filesystem> fs_;
     bool coherent_ = false;
     std::atomic<bool> famfs_mode_{false};
+    mutable std::mutex mode_mu_;  // mode_reason_, kernel_stats_
+    std::string mode_reason_;
+    std::function<KernelProtocolStats()> kernel_stats_;
     timespec start_time_{};
 
     mutable std::shared_mutex tree_mu_;  // the tree and overrides_

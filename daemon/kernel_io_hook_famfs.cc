@@ -1,4 +1,4 @@
-// famfs build of the hook: attaches the kernel protocol shim (famfs_io.h).
+// Attaches the famfs kernel protocol shim (famfs_io.h) to a mounted session.
 #include <spdlog/spdlog.h>
 
 #include <cstring>
@@ -20,7 +20,7 @@ fu::KernelIo::Config make_config(const DaemonOptions& opt, FsState& state) {
     c.device_is_dax = state.filesystem().device().kind() == DeviceKind::DaxDevice;
     c.device_path = state.device_path();
     c.on_mode = [&state](bool famfs, const std::string& why) {
-        state.set_famfs_mode(famfs);
+        state.set_famfs_mode(famfs, why);
         spdlog::info("{}", why);
     };
     return c;
@@ -48,6 +48,13 @@ std::unique_ptr<KernelIoHook> attach_kernel_io(fuse_session* se, const DaemonOpt
         error = std::string("cannot attach the famfs protocol shim: ") + std::strerror(-rc);
         return nullptr;
     }
+    state.set_kernel_stats_source([io = &hook->io] {
+        const auto c = io->counters();
+        return FsState::KernelProtocolStats{std::string(io->revision_name()),
+                                            c.get_fmap_served,   c.get_fmap_failed,
+                                            c.get_daxdev_served, c.get_daxdev_failed,
+                                            c.stray_data_io,     c.malformed};
+    });
     ctx.refuse_data_io = [](void* io) { return static_cast<fu::KernelIo*>(io)->refuse_data_io(); };
     ctx.refuse_arg = &hook->io;
     return hook;

@@ -117,6 +117,8 @@ int run_mount(const GlobalOptions& g, const MountArgs& a) {
                 (*stats).value("device", a.device).c_str(), a.mountpoint.c_str(),
                 (*stats).value("role", std::string("?")).c_str(),
                 (*stats).value("mode", std::string("?")).c_str());
+    if (const std::string why = (*stats).value("mode_reason", std::string()); !why.empty())
+        std::printf("famfs: %s\n", why.c_str());
     return kExitOk;
 }
 

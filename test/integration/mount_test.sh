@@ -43,6 +43,9 @@ check "famfs mount returns once the mount answers" mount_famfs "$DEV" "$M"
 echo "  mount took $(( ($(date +%s%N) - t0) / 1000000 )) ms"
 check "mountinfo shows fuse.famfs with the device as source" \
     grep -qE " $M .* - fuse.famfs $DEV " /proc/self/mountinfo
+check "stats: compat mode on this stock kernel" [ "$(stat_field "$M" mode)" = compat ]
+check "stats: the mode comes with its reason" \
+    bash -c "[[ '$(stat_field "$M" mode_reason)' == *FUSE_DAX_FMAP* ]]"
 out=$(timeout 20 "$FAMFS" mount "$DEV" "$M" 2>&1); rc=$?
 check "second mount on a busy mount point refused ($out)" [ $rc -ne 0 ]
 
