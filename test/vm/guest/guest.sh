@@ -22,7 +22,7 @@ ROLE_UC=${ROLE^^}
 # shellcheck source=/dev/null
 source "$SCRATCH/env"
 : "${VMTOOL:?}" "${FAMFS_BIN:=}" "${WAIT_S:=300}" "${REFRESH_MS:=1000}"
-: "${PLUMB_OFFSET:=4294971392}"
+: "${PLUMB_OFFSET:=4294971392}" "${CMD_TIMEOUT:=120}" "${DEVDAX_MAP:=mem}"
 export FAMFS_SYSTEM_UUID_FILE=$OUT/system_uuid
 [[ -n ${FAMFS_LD_LIBRARY_PATH:-} ]] && export LD_LIBRARY_PATH=$FAMFS_LD_LIBRARY_PATH
 mkdir -p "$OUT"
@@ -38,11 +38,23 @@ skip() { result "$1" SKIP "$2"; }
 # One line from (possibly long) command output, for FAIL details.
 oneline() { tr '\n' ' ' <<<"$1" | cut -c1-300; }
 
+# T CMD...: run CMD with the per-command time limit (a hung FUSE mount must
+# fail the check, not the whole run).
+T() {
+    local c=$1
+    shift
+    case $c in
+    famfs) c=$FAMFS_BIN ;;
+    vmtool) c=$VMTOOL ;;
+    esac
+    timeout -k 5 "$CMD_TIMEOUT" "$c" "$@"
+}
+
 # check SCENARIO "what" CMD...: run CMD, PASS if it exits 0.
 check() {
     local s=$1 what=$2 out rc
     shift 2
-    out=$("$@" 2>&1)
+    out=$(T "$@" 2>&1)
     rc=$?
     printf '%s\n' "$out" >>"$OUT/commands.log"
     if [[ $rc -eq 0 ]]; then
@@ -78,6 +90,8 @@ wait_flag() {
 flag() { echo "${2:-}" >"$SYNC/$1.tmp" && mv "$SYNC/$1.tmp" "$SYNC/$1"; }
 
 finish() {
+    dmesg >"$OUT/dmesg.log" 2>&1
+    grep -iE 'segfault|trap|killed process' "$OUT/dmesg.log"
     echo "guest $ROLE_UC finished"
     flag "done-$ROLE"
     touch "$OUT/done"
@@ -91,13 +105,16 @@ abort_all() {
     finish
 }
 
-famfs() { "$FAMFS_BIN" "$@"; }
+famfs() { T famfs "$@"; }
+vmtool() { T vmtool "$@"; }
 
 # ------------------------------------------------------------ S0: plumbing
 s0_owner() {
     local s=S0 token
     run ndctl list -N -R
-    if ! run ndctl create-namespace -f -e namespace0.0 -m devdax; then
+    # --map: where the struct pages of the device live ("mem": guest RAM,
+    # "dev": on the device itself).
+    if ! run ndctl create-namespace -f -e namespace0.0 -m devdax -M "$DEVDAX_MAP"; then
         abort_all $s "ndctl create-namespace -m devdax failed"
     fi
     [[ -c $DEV ]] || abort_all $s "$DEV missing after create-namespace"
@@ -106,7 +123,7 @@ s0_owner() {
         test "$(daxctl list -d dax0.0 | grep -c '"mode":"devdax"')" = 1
     token="famfs-vm-$(cat /proc/sys/kernel/random/uuid)"
     check $s "wrote token through an mmap of $DEV at offset $PLUMB_OFFSET" \
-        "$VMTOOL" poke "$DEV" "$PLUMB_OFFSET" "$token"
+        vmtool poke "$DEV" "$PLUMB_OFFSET" "$token"
     flag devdax-ready "$token"
 }
 
@@ -120,7 +137,7 @@ s0_client() {
     fi
     check $s "$DEV appeared from the devdax info block written by A (no ndctl create here)" \
         test "$(daxctl list -d dax0.0 | grep -c '"mode":"devdax"')" = 1
-    got=$("$VMTOOL" peek "$DEV" "$PLUMB_OFFSET" "${#token}" 2>&1)
+    got=$(vmtool peek "$DEV" "$PLUMB_OFFSET" "${#token}" 2>&1)
     if [[ $got == "$token" ]]; then
         pass $s "read A's token back through an mmap of $DEV: shared memory works"
     else
@@ -130,6 +147,7 @@ s0_client() {
 
 # ----------------------------------------------------------- famfs helpers
 # S1 layout: relpath size seed [striping]
+DIRS1=(dir1)
 FILES1=(
     "small.bin 4k 11"
     "one-meg.bin 1m 12"
@@ -165,9 +183,9 @@ manifest() {
     : >"$out"
     while IFS= read -r f; do
         rel=${f#"$MNT"/}
-        read -r sum size _ < <("$VMTOOL" sum "$f") || sum=ERROR
+        read -r sum size _ < <(vmtool sum "$f") || sum=ERROR
         echo "$rel ${SEEDS[$rel]:--} $sum ${size:-0}" >>"$out"
-    done < <(find "$MNT" -type f | LC_ALL=C sort)
+    done < <(T find "$MNT" -type f | LC_ALL=C sort)
 }
 declare -A SEEDS
 
@@ -202,7 +220,7 @@ compare_sums() { # SCENARIO MANIFEST: mmap checksum of every listed file
     local s=$1 rel seed sum size n=0 got gsize bad=()
     while read -r rel seed sum size; do
         n=$((n + 1))
-        read -r got gsize _ < <("$VMTOOL" sum "$MNT/$rel" 2>&1) || got=ERROR
+        read -r got gsize _ < <(vmtool sum "$MNT/$rel" 2>&1) || got=ERROR
         [[ $got == "$sum" && $gsize == "$size" ]] || bad+=("$rel(want $sum/$size got $got/${gsize:-?})")
     done <"$2"
     if [[ ${#bad[@]} -eq 0 && $n -gt 0 ]]; then
@@ -225,6 +243,7 @@ s1_owner() {
     mount_famfs $s || abort_all $s "cannot mount on the owner"
     s5_daemon
 
+    check $s "famfs mkdir ${DIRS1[*]}" famfs mkdir "${DIRS1[@]/#/$MNT/}"
     create_files $s "${FILES1[@]}"
     run famfs getmap "$MNT/striped.bin"
     out=$(famfs getmap --json "$MNT/striped.bin" 2>&1)
@@ -243,14 +262,14 @@ s1_owner() {
     echo "hello famfs" >"$src/sub/deeper/hello.txt"
     check $s "famfs mkdir -p tree/x/y" famfs mkdir -p "$MNT/tree/x/y"
     check $s "famfs cp -r of a 4-file, 4-dir tree into tree/" famfs cp -r "$src" "$MNT/tree/"
-    if out=$(diff -r "$src" "$MNT/tree/src-tree" 2>&1); then
+    if out=$(T diff -r "$src" "$MNT/tree/src-tree" 2>&1); then
         pass $s "diff -r: the copied tree equals its source"
     else
         fail $s "copied tree differs: $(oneline "$out")"
     fi
 
     manifest "$SYNC/manifest1"
-    (cd "$MNT" && find . | LC_ALL=C sort) >"$SYNC/tree1"
+    (cd "$MNT" && T find . | LC_ALL=C sort) >"$SYNC/tree1"
     run cat "$SYNC/manifest1"
     verify_seeds $s "$SYNC/manifest1"
     compare_sums $s "$SYNC/manifest1"
@@ -262,7 +281,7 @@ s2_client() {
     local s=S2 out rc
     mount_famfs $s "refresh_ms=$REFRESH_MS" || abort_all $s "cannot mount on the client"
     s5_daemon
-    out=$(cd "$MNT" && find . | LC_ALL=C sort)
+    out=$(cd "$MNT" && T find . | LC_ALL=C sort)
     if [[ $out == "$(cat "$SYNC/tree1")" ]]; then
         pass $s "sees A's whole tree ($(wc -l <"$SYNC/tree1") entries) right after mount"
     else
@@ -307,7 +326,7 @@ s3_client() {
     while :; do
         missing=()
         while read -r rel seed sum size; do
-            [[ -e $MNT/$rel ]] || missing+=("$rel")
+            T test -e "$MNT/$rel" || missing+=("$rel")
         done <"$SYNC/manifest3"
         waited=$(($(now_ms) - t0))
         [[ ${#missing[@]} -eq 0 ]] && break
