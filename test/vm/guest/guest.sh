@@ -161,19 +161,36 @@ FILES3=(
     "late-top.bin 1m 23"
 )
 
+# The daemons run from the project's systemd unit when systemd is PID 1 and
+# the host handed us the unit, else `famfs mount` starts them directly.
+USE_SYSTEMD=0
+[[ $(cat /proc/1/comm) == systemd && -n ${FAMFS_UNIT:-} ]] && USE_SYSTEMD=1
+UNIT_INSTANCE=$(systemd-escape --path "$MNT" 2>/dev/null || echo mnt-famfs)
+UNIT=famfs-fused@$UNIT_INSTANCE.service
+
 mount_famfs() { # SCENARIO [OPTS]
-    local s=$1 opts=${2:-} t0 args=()
+    local s=$1 opts=${2:-} t0 args=() ok=1
     mkdir -p "$MNT"
-    [[ -n $opts ]] && args=(-o "$opts")
     t0=$(now_ms)
-    if check "$s" "famfs mount ${args[*]} $DEV $MNT" famfs mount "${args[@]}" "$DEV" "$MNT"; then
-        echo "mount took $(($(now_ms) - t0)) ms"
-        run grep " $MNT " /proc/mounts
-        check "$s" "$MNT is a FUSE mount (fuse.famfs) in /proc/mounts" \
-            grep -q " $MNT fuse.famfs " /proc/mounts
-        return 0
+    if ((USE_SYSTEMD)); then
+        cp "$FAMFS_UNIT" /etc/systemd/system/
+        mkdir -p /etc/famfs
+        printf 'FAMFS_DEVICE=%s\nFAMFS_OPTIONS=%s\n' "$DEV" \
+            "uuid_file=$FAMFS_SYSTEM_UUID_FILE${opts:+,$opts}" >"/etc/famfs/$UNIT_INSTANCE.env"
+        run cat "/etc/famfs/$UNIT_INSTANCE.env"
+        T systemctl daemon-reload
+        check "$s" "systemctl start $UNIT (the project's famfs-fused@ unit, options ${opts:-none})" \
+            systemctl start "$UNIT" || ok=0
+        run systemctl status --no-pager "$UNIT" | head -12
+    else
+        [[ -n $opts ]] && args=(-o "$opts")
+        check "$s" "famfs mount ${args[*]} $DEV $MNT" famfs mount "${args[@]}" "$DEV" "$MNT" || ok=0
     fi
-    return 1
+    ((ok)) || return 1
+    echo "mount took $(($(now_ms) - t0)) ms"
+    run grep " $MNT " /proc/mounts
+    check "$s" "$MNT is a FUSE mount (fuse.famfs) in /proc/mounts" \
+        grep -q " $MNT fuse.famfs " /proc/mounts
 }
 
 # Append "relpath seed sum size" for every file of the mount to $1
@@ -390,31 +407,52 @@ s4_both() {
 
 # -------------------------------------------------- S5: how daemons run
 s5_daemon() {
-    local s=S5 pid args
+    local s=S5 pid args main
     pid=$(pgrep -x famfs-fused | head -1)
     if [[ -z $pid ]]; then
         fail $s "no famfs-fused process after mount"
         return
     fi
     args=$(tr '\0' ' ' </proc/"$pid"/cmdline)
-    if [[ -d /run/systemd/system ]]; then
-        pass $s "famfs-fused (pid $pid) runs under systemd: $args"
+    if ((USE_SYSTEMD)); then
+        main=$(systemctl show -p MainPID --value "$UNIT")
+        if [[ $main == "$pid" && $(systemctl is-active "$UNIT") == active ]]; then
+            pass $s "famfs-fused (pid $pid) runs from the systemd unit $UNIT (systemd is PID 1; Type=notify, active): $args"
+        else
+            fail $s "famfs-fused pid $pid is not $UNIT's main pid ($main, $(systemctl is-active "$UNIT"))"
+        fi
+    elif [[ $(cat /proc/1/comm) == systemd ]]; then
+        pass $s "famfs-fused (pid $pid) started directly by 'famfs mount' (no famfs-fused@ unit in the repo): $args"
+        skip $s "systemd unit start: systemd/famfs-fused@.service.in not found"
     else
-        pass $s "famfs-fused (pid $pid) started directly by 'famfs mount' (guest init is busybox, no systemd): $args"
-        skip $s "systemd unit start: this guest image boots busybox /init, not systemd"
+        pass $s "famfs-fused (pid $pid) started directly by 'famfs mount' (guest init is busybox, FAMFS_VM_INIT=busybox or no systemd on the host): $args"
+        skip $s "systemd unit start: this guest boots busybox /init, not systemd"
     fi
 }
 
 unmount_famfs() {
     local s=$1
-    check "$s" "famfs umount $MNT" famfs umount "$MNT"
+    if ((USE_SYSTEMD)); then
+        check "$s" "systemctl stop $UNIT (SIGTERM unmounts)" systemctl stop "$UNIT"
+    else
+        check "$s" "famfs umount $MNT" famfs umount "$MNT"
+    fi
+    local i
+    for i in $(seq 50); do
+        pgrep -x famfs-fused >/dev/null || break
+        sleep 0.1
+    done
     if grep -q " $MNT " /proc/mounts; then
-        fail "$s" "$MNT still mounted after famfs umount"
+        fail "$s" "$MNT still mounted after the unmount"
+    elif pgrep -x famfs-fused >/dev/null; then
+        fail "$s" "$MNT unmounted but famfs-fused still runs ${i}x0.1 s later"
+    else
+        pass "$s" "$MNT unmounted and famfs-fused exited"
     fi
 }
 
 # ------------------------------------------------------------------ main
-echo "guest $ROLE_UC: $(uname -r), system uuid $(cat /sys/class/dmi/id/product_uuid 2>/dev/null || echo ?)"
+echo "guest $ROLE_UC: $(uname -r), PID 1 is $(cat /proc/1/comm), system uuid $(cat /sys/class/dmi/id/product_uuid 2>/dev/null || echo ?)"
 echo "famfs system uuid file $FAMFS_SYSTEM_UUID_FILE: $(cat "$FAMFS_SYSTEM_UUID_FILE" 2>/dev/null)"
 
 if [[ $ROLE == a ]]; then

@@ -12,7 +12,7 @@ HOST_PKGS=(qemu-system-x86 ndctl daxctl)
 
 # Kernel modules the guests need (dependencies are resolved from modules.dep).
 # Loaded by /init before the 9p root is mounted:
-BASE_MODULES=(virtio_pci 9pnet_virtio 9p fuse)
+BASE_MODULES=(virtio_pci 9pnet_virtio 9p fuse overlay)
 # Loaded by /init after the (optional) wait for the devdax info block:
 NVDIMM_MODULES=(libnvdimm nfit nd_pmem nd_btt dax_pmem device_dax)
 
