@@ -295,6 +295,15 @@ int run_daemon(const DaemonOptions& opt) {
         return 1;
     }
 
+    // Directories that gain entries on refresh: drop the kernel's cached
+    // attributes (size, nlink). Attributes only (offset -1), which takes no
+    // lock a pending request could hold, so it is safe from inside lookup.
+    state->set_dir_invalidator([se](uint64_t ino) {
+        const int rc = fuse_lowlevel_notify_inval_inode(se, ino, -1, 0);
+        if (rc != 0 && rc != -ENOENT)  // ENOENT: the kernel has no such inode cached
+            spdlog::debug("invalidating inode {}: {}", ino, strerror(-rc));
+    });
+
     const std::string summary =
         fmt::format("{} on {}: role {}, mode {}, log index {}, {} files, {} directories",
                     opt.device, opt.mountpoint, to_string(state->role()), state->mode(),

@@ -1,10 +1,12 @@
 #include "fs_state.h"
 
+#include <algorithm>
 #include <fcntl.h>
 #include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <nlohmann/json.hpp>
@@ -115,13 +117,40 @@ uint64_t FsState::log_index() const {
 uint64_t FsState::refresh_if_needed() {
     refresh_checks_.fetch_add(1, std::memory_order_relaxed);
     if (!refresh_pending()) return 0;
-    std::unique_lock g(tree_mu_);
-    ReplayResult r = fs_->refresh();
-    if (r.applied) {
-        refresh_count_.fetch_add(1, std::memory_order_relaxed);
-        entries_replayed_.store(fs_->tree().next_index(), std::memory_order_relaxed);
+    std::vector<uint64_t> changed;
+    ReplayResult r;
+    {
+        std::unique_lock g(tree_mu_);
+        const MetaTree& tree = fs_->tree();
+        const uint64_t first = tree.next_index();
+        r = fs_->refresh();
+        if (r.applied) {
+            refresh_count_.fetch_add(1, std::memory_order_relaxed);
+            entries_replayed_.store(tree.next_index(), std::memory_order_relaxed);
+        }
+        if (invalidate_dir_) {
+            // Entry i created inode i + 2 (if replay accepted it), so its
+            // parent gained a child; an implicit parent is new itself, so
+            // its own parent changed too.
+            for (uint64_t i = first; i < tree.next_index(); ++i) {
+                const Node* n = tree.get(kFirstEntryIno + i);
+                if (!n) continue;
+                for (const Node* p = tree.get(n->parent); p;
+                     p = p->implicit ? tree.get(p->parent) : nullptr) {
+                    changed.push_back(p->ino);
+                    if (p->ino == kRootIno) break;
+                }
+            }
+        }
     }
+    std::sort(changed.begin(), changed.end());
+    changed.erase(std::unique(changed.begin(), changed.end()), changed.end());
+    for (uint64_t ino : changed) invalidate_dir_(ino);
     return r.applied;
+}
+
+void FsState::set_dir_invalidator(std::function<void(uint64_t ino)> invalidate) {
+    invalidate_dir_ = std::move(invalidate);
 }
 
 // ---- ops -----------------------------------------------------------------------

@@ -95,8 +95,12 @@ public:
 
     // ---- log growth --------------------------------------------------------
     // Replays entries another host (or the CLI here) appended, if any.
-    // Returns the number applied. Cheap when nothing is new.
+    // Returns the number applied. Cheap when nothing is new. The directories
+    // that gained entries are passed to the invalidator (after the tree lock
+    // is released), so the kernel drops their cached attributes (size, nlink)
+    // at once instead of showing them stale until attr_timeout.
     uint64_t refresh_if_needed();
+    void set_dir_invalidator(std::function<void(uint64_t ino)> invalidate);
 
     // ---- introspection -------------------------------------------------------
     void count(Op op) { counters_[static_cast<unsigned>(op)].fetch_add(1, std::memory_order_relaxed); }
@@ -148,6 +152,7 @@ private:
     mutable std::mutex mode_mu_;  // mode_reason_, kernel_stats_
     std::string mode_reason_;
     std::function<KernelProtocolStats()> kernel_stats_;
+    std::function<void(uint64_t)> invalidate_dir_;  // set once, before the session runs
     timespec start_time_{};
 
     mutable std::shared_mutex tree_mu_;  // the tree and overrides_

@@ -168,6 +168,14 @@ Device open_device(const std::string& device, Device::Access access) {
     }
 }
 
+void settle_mount(const Target& t, const std::string& relpath) {
+    if (t.mountpoint.empty()) return;
+    // A lookup miss makes the daemon recheck the log (negative entries are
+    // never cached); the result itself does not matter.
+    struct stat st;
+    (void)::stat((t.mountpoint + "/" + relpath).c_str(), &st);
+}
+
 std::string device_of(const GlobalOptions& g, const std::string& arg) {
     if (arg.empty()) {
         if (g.device.empty()) usage_error("name a DEVICE or MOUNTPOINT (or give --device DEV)");

@@ -107,6 +107,12 @@ std::string device_of(const GlobalOptions& g, const std::string& arg);
 // device that does not exist or is not famfs-capable.
 Device open_device(const std::string& device, Device::Access access);
 
+// After appending to the log under a mount point: looks up `relpath` (a new
+// name) through the mount, so this host's daemon replays the new entries and
+// drops the kernel's stale directory attributes before the command returns.
+// A no-op with --device.
+void settle_mount(const Target& t, const std::string& relpath);
+
 // Opens the filesystem on `device` for reading or for appending.
 std::unique_ptr<Filesystem> open_fs(const GlobalOptions& g, const std::string& device,
                                     bool writable);

@@ -237,6 +237,11 @@ int run_cp(const GlobalOptions& g, const CpArgs& a) {
                     static_cast<unsigned long long>(files), static_cast<unsigned long long>(bytes),
                     static_cast<unsigned long long>(dirs),
                     static_cast<unsigned long long>(skipped));
+    for (auto it = ops.rbegin(); it != ops.rend(); ++it)
+        if (it->kind != Op::Kind::Skip) {
+            settle_mount(dest, it->relpath);
+            break;
+        }
     return kExitOk;
 }
 

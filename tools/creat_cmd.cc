@@ -114,10 +114,13 @@ int run_creat(const GlobalOptions& g, const CreatArgs& a) {
 
     // Every path must land on one device.
     std::string device;
+    Target where;  // the first path's target: its mount point, if any
     for (Item& it : items) {
         Target t = resolve(g, it.shown);
-        if (device.empty())
+        if (device.empty()) {
             device = t.device;
+            where = t;
+        }
         else if (t.device != device)
             usage_error("{} is on {}, the others on {}; one command works on one device", it.shown,
                         t.device, device);
@@ -152,6 +155,7 @@ int run_creat(const GlobalOptions& g, const CreatArgs& a) {
                         items[i].seed ? fmt::format(", seed {}", *items[i].seed).c_str() : "");
     }
     if (multi) std::printf("created %zu files\n", items.size());
+    settle_mount(where, items.back().relpath);
     return kExitOk;
 }
 

@@ -29,10 +29,13 @@ int run_mkdir(const GlobalOptions& g, const MkdirArgs& a) {
 
     std::string device;
     std::vector<std::string> rel;
+    Target where;  // the first path's target: its mount point, if any
     for (const std::string& p : a.paths) {
         Target t = resolve(g, p);
-        if (device.empty())
+        if (device.empty()) {
             device = t.device;
+            where = t;
+        }
         else if (t.device != device)
             usage_error("{} is on {}, the others on {}; one command works on one device", p,
                         t.device, device);
@@ -43,13 +46,16 @@ int run_mkdir(const GlobalOptions& g, const MkdirArgs& a) {
     Plan plan(*fs);
     std::vector<bool> needed;
     for (const std::string& r : rel) needed.push_back(plan.add_dir(r, a.parents, a.parents));
+    std::string last_new;
     for (size_t i = 0; i < rel.size(); ++i) {
         if (!needed[i]) continue;
         DirSpec spec = base;
         spec.relpath = rel[i];
         batch.mkdir(spec, a.parents);
+        last_new = rel[i];
         if (a.verbose) std::printf("%s\n", a.paths[i].c_str());
     }
+    if (!last_new.empty()) settle_mount(where, last_new);
     return kExitOk;
 }
 

@@ -56,7 +56,8 @@ else
     wait_marker created 60 || exit 1
     check "host $IDX: tree appears without manual steps" wait_for_path "$MP/proj/data/big" 2
     (cd "$MP" && find . -printf '%p %y %s %m\n' | sort) >"$S/host$IDX.listing"
-    check "host $IDX: listing identical to the owner's" cmp "$S/owner.listing" "$S/host$IDX.listing"
+    check "host $IDX: listing identical to the owner's" cmp -s "$S/owner.listing" "$S/host$IDX.listing"
+    diff "$S/owner.listing" "$S/host$IDX.listing" | sed 's/^/    /'
     check "host $IDX: read() sample0" "$IOCHECK" read "$MP/proj/data/raw/sample0" 101
     check "host $IDX: read() readme" "$IOCHECK" read "$MP/proj/docs/readme" 102
     check "host $IDX: read() 64 MiB big" "$IOCHECK" read "$MP/proj/data/big" 103

@@ -98,6 +98,16 @@ check_fails "famfs creat under the client mount refused" \
     "$FAMFS" --system-uuid-file "$CLIENT_UUID" creat -s 2M "$C/nope"
 check "client reads the big file through mmap" "$IOCHECK" mmap-read "$C/big" 21
 check "stats xattr: log_index counts all entries" [ "$(stat_field "$C" log_index)" -eq 9 ]
+# Directory attributes (size = number of entries) are cached by the kernel for
+# attr_timeout (1 s); they must follow log growth at once on the owner (the CLI
+# settles its mount) and within a refresh interval on a client.
+owner_before=$(stat -c %s "$M/newtree")
+client_before=$(stat -c %s "$C/newtree")
+"$FAMFS" creat -s 1M "$M/newtree/g" >/dev/null
+check "owner: directory size follows a creat at once" \
+    [ "$(stat -c %s "$M/newtree")" -eq $((owner_before + 1)) ]
+check "client: directory size follows within 500 ms (refresh 100 ms, attr cache 1 s)" bash -c \
+    "for i in \$(seq 50); do [ \$(stat -c %s '$C/newtree') -eq $((client_before + 1)) ] && exit 0; sleep 0.01; done; exit 1"
 
 # ---- unmount with open files ----------------------------------------------------------
 exec 7<"$C/big"
