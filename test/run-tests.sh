@@ -14,6 +14,10 @@ if [[ $(id -u) -ne 0 ]]; then
 fi
 "$src/tools/install-deps.sh"
 "$src/tools/build.sh"
+# Installed too, so `mount -t famfs`, fstab and the systemd unit are tested
+# the way users run them (mount(8) looks for /sbin/mount.famfs).
+cmake --install "$build" >/dev/null
+ln -sf /usr/local/sbin/mount.famfs /sbin/mount.famfs
 cd "$build"
 args=(--output-on-failure --timeout 1500)
 [[ -n ${FAMFS_TEST_LABELS:-} ]] && args+=(-L "$FAMFS_TEST_LABELS")
