@@ -220,16 +220,20 @@ create_files() { # SCENARIO ENTRY...
 }
 
 verify_seeds() { # SCENARIO MANIFEST
-    local s=$1 rel seed sum size n=0 bad=()
+    local s=$1 rel seed sum size n=0 bad=() out first=''
     while read -r rel seed sum size; do
         [[ $seed == - ]] && continue
         n=$((n + 1))
-        famfs verify -S "$seed" "$MNT/$rel" >>"$OUT/commands.log" 2>&1 || bad+=("$rel")
+        if ! out=$(famfs verify -S "$seed" "$MNT/$rel" 2>&1); then
+            bad+=("$rel")
+            [[ -n $first ]] || first="$rel: $(oneline "$out")"
+        fi
+        printf '%s\n' "$out" >>"$OUT/commands.log"
     done <"$2"
     if [[ ${#bad[@]} -eq 0 && $n -gt 0 ]]; then
         pass "$s" "famfs verify --seed matches for all $n seeded files"
     else
-        fail "$s" "famfs verify failed for ${bad[*]:-<no seeded files>} ($n checked)"
+        fail "$s" "famfs verify failed for ${bad[*]:-<no seeded files>} ($n checked; first: ${first:-none})"
     fi
 }
 
