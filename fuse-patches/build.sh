@@ -1,0 +1,92 @@
+#!/bin/bash
+# Build a Linux 7.3 bzImage with the famfs FUSE series applied.
+#
+#   fuse-patches/fetch-source.sh      # once: Debian's linux-source-7.3
+#   fuse-patches/build.sh             # apply series, configure, make bzImage
+#
+# Layout under $FAMFS_KERNEL_CACHE (default /var/cache/famfs-kernel):
+#   linux-source-7.3/   pristine tree (fetch-source.sh)
+#   src/                git working copy: pristine commit + the series applied
+#   obj/                out-of-tree objects (O=), reused across builds, so a
+#                       change to fs/fuse only rebuilds what depends on it
+#   images/<hash>/      bzImage + .config, keyed by the hash of the series,
+#                       famfs.config and this script
+#
+# Prints the path of the bzImage on the last line of stdout.
+# Env: FAMFS_KERNEL_JOBS (default 2), FAMFS_KERNEL_FORCE=1 to ignore the cache.
+set -euo pipefail
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+CACHE=${FAMFS_KERNEL_CACHE:-/var/cache/famfs-kernel}
+JOBS=${FAMFS_KERNEL_JOBS:-2}
+PRISTINE=$CACHE/linux-source-7.3
+SRC=$CACHE/src
+OBJ=$CACHE/obj
+
+log() { echo "build: $*" >&2; }
+
+[ -f "$PRISTINE/.unpacked" ] || "$HERE/fetch-source.sh" >&2
+
+mapfile -t patches < <(grep -v '^\s*#' "$HERE/series" | grep -v '^\s*$')
+hash=$( (cd "$HERE" && cat series famfs.config build.sh "${patches[@]}") | sha256sum | cut -c1-16)
+IMG=$CACHE/images/$hash
+if [ -z "${FAMFS_KERNEL_FORCE:-}" ] && [ -f "$IMG/bzImage" ]; then
+	log "cached image for series $hash"
+	echo "$IMG/bzImage"
+	exit 0
+fi
+
+# A git working copy of the pristine tree: reset to the pristine commit, then
+# apply the series. git only rewrites files that differ, so unchanged sources
+# keep their mtimes and make (O=obj) rebuilds only what the series touches.
+if [ ! -d "$SRC/.git" ]; then
+	log "creating working copy $SRC"
+	rm -rf "$SRC"
+	cp -a "$PRISTINE" "$SRC"
+	rm -f "$SRC/.unpacked"
+	git -C "$SRC" init -q
+	# Debian's top-level .gitignore ignores everything ("/*"): force.
+	git -C "$SRC" add -A -f
+	git -C "$SRC" -c user.name=build -c user.email=build@localhost \
+		commit -q -m "linux-source-7.3 (Debian) pristine"
+fi
+git -C "$SRC" reset -q --hard
+git -C "$SRC" clean -q -fdx
+for p in "${patches[@]}"; do
+	log "applying $p"
+	git -C "$SRC" apply --whitespace=error-all "$HERE/$p"
+done
+
+mkdir -p "$OBJ"
+mk() { nice -n 10 make -C "$SRC" O="$OBJ" ARCH=x86_64 "$@"; }
+log "configuring: tinyconfig + famfs.config"
+mk -s tinyconfig
+"$SRC/scripts/kconfig/merge_config.sh" -m -O "$OBJ" "$OBJ/.config" "$HERE/famfs.config" >/dev/null
+mk -s olddefconfig
+# merge_config -m does not re-check; report fragment options that did not stick.
+missing=0
+while read -r line; do
+	case "$line" in CONFIG_*=*) ;; *) continue ;; esac
+	if ! grep -qx "$line" "$OBJ/.config"; then
+		opt=${line%%=*}
+		if [ "$opt" = CONFIG_FUSE_FAMFS_DAX ] && ! grep -q FUSE_FAMFS_DAX "$SRC/fs/fuse/Kconfig"; then
+			continue
+		fi
+		log "WARNING: $line not set (got: $(grep -E "^(# )?$opt[= ]" "$OBJ/.config" || echo absent))"
+		missing=1
+	fi
+done <"$HERE/famfs.config"
+
+start=$(date +%s)
+log "make -j$JOBS bzImage (nice 10)"
+mk -j"$JOBS" bzImage >"$OBJ/build.log" 2>&1 || {
+	grep -E "error|Error" "$OBJ/build.log" | head -30 >&2
+	log "FAILED; full log in $OBJ/build.log"
+	exit 1
+}
+log "built in $(($(date +%s) - start)) s"
+mkdir -p "$IMG"
+cp "$OBJ/arch/x86/boot/bzImage" "$IMG/bzImage"
+cp "$OBJ/.config" "$IMG/config"
+[ $missing = 0 ] || log "some config options did not stick (see warnings)"
+echo "$IMG/bzImage"
