@@ -48,6 +48,8 @@ FsState::FsState(const std::string& device, const StateOptions& opt)
     fs_ = Filesystem::open(device, fo);
     coherent_ = opt.coherent.value_or(fs_->device().kind() == DeviceKind::EmulatedFile);
     set_coherent(coherent_);
+    zero_copy_reads_ =
+        opt.zero_copy_reads.value_or(fs_->device().kind() == DeviceKind::EmulatedFile);
     clock_gettime(CLOCK_REALTIME, &start_time_);
     entries_replayed_ = fs_->tree().next_index();
 }
@@ -461,6 +463,7 @@ std::string FsState::stats_json() const {
     j["device"] = device_path_;
     j["pid"] = static_cast<int64_t>(getpid());
     j["coherent"] = coherent_;
+    j["zero_copy_reads"] = zero_copy_reads_;
     j["read_only"] = opt_.read_only;
     {
         std::shared_lock g(tree_mu_);

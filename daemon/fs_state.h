@@ -50,6 +50,12 @@ struct StateOptions {
     double entry_timeout = 1.0;      // ... and names (positive entries only)
     std::string system_uuid_file;    // empty: $FAMFS_SYSTEM_UUID_FILE or the default
     std::optional<bool> coherent;    // unset: coherent for emulated devices only
+    // Reads answered with iovecs into the device mapping (no copy in the
+    // daemon). Unset: only for emulated devices. The kernel pins the pages a
+    // reply points at, and pinning devdax pages whose struct pages live on
+    // the device (ndctl's default -M dev) oopses some kernels (Debian 6.1,
+    // __gup_device_huge, seen in test/vm).
+    std::optional<bool> zero_copy_reads;
 };
 
 // One readdir entry handed to the emitter. `entry` is filled for readdirplus
@@ -125,6 +131,7 @@ public:
     size_t referenced_inodes() const;
     uint64_t nlookup(uint64_t ino) const;
     bool coherent() const { return coherent_; }
+    bool zero_copy_reads() const { return zero_copy_reads_; }
     double attr_timeout() const { return opt_.attr_timeout; }
 
     // For the protocol shim (GET_FMAP): a regular file's size and map.
@@ -148,6 +155,7 @@ private:
     StateOptions opt_;
     std::unique_ptr<Filesystem> fs_;
     bool coherent_ = false;
+    bool zero_copy_reads_ = false;
     std::atomic<bool> famfs_mode_{false};
     mutable std::mutex mode_mu_;  // mode_reason_, kernel_stats_
     std::string mode_reason_;

@@ -169,8 +169,23 @@ void famfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_fil
         fuse_reply_buf(req, nullptr, 0);
         return;
     }
-    // The kernel copies straight out of the device mapping: one copy per request.
-    fuse_reply_iov(req, iov.data(), static_cast<int>(iov.size()));
+    if (c.state->zero_copy_reads()) {
+        // The kernel copies straight out of the device mapping: one copy.
+        fuse_reply_iov(req, iov.data(), static_cast<int>(iov.size()));
+        return;
+    }
+    // Copy out first, so the kernel never pins device pages (FsState's
+    // zero_copy_reads explains why). One buffer per session thread.
+    thread_local std::vector<char> buf;
+    size_t total = 0;
+    for (const iovec& v : iov) total += v.iov_len;
+    if (buf.size() < total) buf.resize(total);
+    size_t at = 0;
+    for (const iovec& v : iov) {
+        std::memcpy(buf.data() + at, v.iov_base, v.iov_len);
+        at += v.iov_len;
+    }
+    fuse_reply_buf(req, buf.data(), total);
 }
 
 void famfs_write(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_t off,

@@ -80,6 +80,10 @@ device file) at MOUNTPOINT. Without -f it returns once the mount answers.
                        $FAMFS_SYSTEM_UUID_FILE or /opt/famfs/system_uuid)
   -o coherent / nocoherent   skip / do CPU cache maintenance on data
                        (default: coherent for emulated devices only)
+  -o zerocopy / nozerocopy   answer reads with iovecs into the device mapping /
+                       copy into a buffer first (default: zerocopy for
+                       emulated devices only: some kernels, e.g. Debian's
+                       6.1, oops pinning devdax pages a FUSE reply points at)
   -o famfs=auto|off|on kernel famfs mode (auto: when the kernel offers it)
   -o noallow_other, nodefault_permissions, readdirplus=no
   -o nosuid,nodev,noexec,suid,dev,exec   passed to the kernel
@@ -117,6 +121,10 @@ void apply_mount_options(DaemonOptions& o, const std::string& list, bool sloppy)
             o.state.coherent = true;
         } else if (key == "nocoherent") {
             o.state.coherent = false;
+        } else if (key == "zerocopy") {
+            o.state.zero_copy_reads = true;
+        } else if (key == "nozerocopy") {
+            o.state.zero_copy_reads = false;
         } else if (key == "famfs") {
             if (val != "auto" && val != "off" && val != "on")
                 fail(EINVAL, "mount option famfs={}: expected auto, off or on", val);

@@ -84,7 +84,10 @@ check_fails "rename refused" mv "$M/odd" "$M/odd2"
 check "chmod is kept in memory" bash -c "chmod 600 '$M/odd' && [ \$(stat -c %a '$M/odd') = 600 ]"
 
 # ---- the CLI on the owner, a client mount on the same device ---------------------------
-check "client mount (other host uuid)" mount_famfs "$DEV" "$C" -o "uuid_file=$CLIENT_UUID,refresh_ms=100"
+check "client mount (other host uuid), copying reads" \
+    mount_famfs "$DEV" "$C" -o "uuid_file=$CLIENT_UUID,refresh_ms=100,nozerocopy"
+check "owner replies zero-copy on an emulated device" [ "$(stat_field "$M" zero_copy_reads)" = True ]
+check "client with nozerocopy copies" [ "$(stat_field "$C" zero_copy_reads)" = False ]
 check "client role reported" [ "$(stat_field "$C" role)" = client ]
 "$FAMFS" creat -s 2M -S 31 "$M/dir/fresh" >/dev/null
 check "file created on the owner appears on the client within 1 s" wait_for_path "$C/dir/fresh" 1

@@ -22,7 +22,7 @@ ROLE_UC=${ROLE^^}
 # shellcheck source=/dev/null
 source "$SCRATCH/env"
 : "${VMTOOL:?}" "${FAMFS_BIN:=}" "${WAIT_S:=300}" "${REFRESH_MS:=1000}"
-: "${PLUMB_OFFSET:=4294971392}" "${CMD_TIMEOUT:=120}" "${DEVDAX_MAP:=mem}"
+: "${PLUMB_OFFSET:=4294971392}" "${CMD_TIMEOUT:=120}" "${DEVDAX_MAP:=dev}"
 export FAMFS_SYSTEM_UUID_FILE=$OUT/system_uuid
 [[ -n ${FAMFS_LD_LIBRARY_PATH:-} ]] && export LD_LIBRARY_PATH=$FAMFS_LD_LIBRARY_PATH
 mkdir -p "$OUT"
@@ -191,6 +191,15 @@ mount_famfs() { # SCENARIO [OPTS]
     run grep " $MNT " /proc/mounts
     check "$s" "$MNT is a FUSE mount (fuse.famfs) in /proc/mounts" \
         grep -q " $MNT fuse.famfs " /proc/mounts
+    # On a real DAX device the daemon copies read data out of its mapping
+    # rather than letting the kernel pin devdax pages (see README).
+    local stats
+    stats=$(T getfattr --absolute-names --only-values -n user.famfs.stats "$MNT" 2>&1)
+    if [[ $stats == *'"mode":"compat"'* && $stats == *'"zero_copy_reads":false'* ]]; then
+        pass "$s" "stats: compat mode (stock 6.1 kernel), reads copied out of the devdax mapping"
+    else
+        fail "$s" "stats: expected compat mode and zero_copy_reads false: $(oneline "$stats")"
+    fi
 }
 
 # Append "relpath seed sum size" for every file of the mount to $1
