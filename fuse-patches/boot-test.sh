@@ -1,0 +1,153 @@
+#!/bin/bash
+# End-to-end test of the famfs FUSE series: boot the patched 7.3 kernel under
+# qemu (TCG) with an nvdimm, turn it into /dev/dax0.0, bind it to fsdev_dax
+# and check that famfs-fused in famfs mode gets file data mapped by the
+# kernel (GET_FMAP + DAX iomap) with no READ requests.
+#
+#   fuse-patches/boot-test.sh [--kernel BZIMAGE] [--keep]
+#
+# Env: FAMFS_BUILD_DIR (default <repo>/build: tools/famfs, daemon/famfs-fused),
+#      FAMFS_KERNEL_TEST_RUNS (default /var/tmp/famfs-kernel-test),
+#      FAMFS_KERNEL_TEST_TIMEOUT (qemu hard limit, default 600 s).
+# Prints PASS:/FAIL: lines and "N passed, M failed"; exit 0 iff none failed.
+set -euo pipefail
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+REPO=$(cd "$HERE/.." && pwd)
+BUILD=${FAMFS_BUILD_DIR:-$REPO/build}
+RUNS=${FAMFS_KERNEL_TEST_RUNS:-/var/tmp/famfs-kernel-test}
+LIMIT=${FAMFS_KERNEL_TEST_TIMEOUT:-600}
+KERNEL='' KEEP=0
+while [ $# -gt 0 ]; do
+	case $1 in
+	--kernel) KERNEL=$2; shift ;;
+	--keep) KEEP=1 ;;
+	*) echo "usage: $0 [--kernel BZIMAGE] [--keep]" >&2; exit 2 ;;
+	esac
+	shift
+done
+
+die() { echo "boot-test: $*" >&2; exit 2; }
+[ "$(id -u)" = 0 ] || die "run as root (qemu 9p export of / with security_model=none)"
+for b in tools/famfs daemon/famfs-fused; do
+	[ -x "$BUILD/$b" ] || die "$BUILD/$b missing: build the project first"
+done
+need=()
+command -v qemu-system-x86_64 >/dev/null || need+=(qemu-system-x86)
+[ -x /bin/busybox ] && /bin/busybox --list | grep -qx mount || need+=(busybox-static)
+command -v cpio >/dev/null || need+=(cpio)
+if [ ${#need[@]} -gt 0 ]; then
+	echo "boot-test: apt-get install ${need[*]}"
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need[@]}" >/dev/null
+fi
+file /bin/busybox | grep -q 'statically linked' || die "/bin/busybox is not static (install busybox-static)"
+
+if [ -z "$KERNEL" ]; then
+	KERNEL=$("$HERE/build.sh" | tail -1)
+fi
+[ -f "$KERNEL" ] || die "no kernel image $KERNEL"
+
+mkdir -p "$RUNS"
+RUN=$(mktemp -d "$RUNS/run-$(date +%Y%m%d-%H%M%S)-XXXX")
+chmod 755 "$RUN"
+echo "boot-test: kernel $KERNEL"
+echo "boot-test: run dir $RUN"
+mkdir -p "$RUN/share/bin"
+cp "$BUILD/tools/famfs" "$BUILD/daemon/famfs-fused" "$RUN/share/bin/"
+cp "$HERE/guest-test.sh" "$RUN/share/guest-test.sh"
+
+# initramfs: static busybox and an /init that mounts the host root (9p,
+# read-only), tmpfs on /tmp /run /mnt, the run's share (9p, rw) on
+# /mnt/share, and runs guest-test.sh chrooted into the host root.
+IR=$RUN/initramfs
+mkdir -p "$IR"/{bin,dev,proc,sys,newroot}
+cp /bin/busybox "$IR/bin/busybox"
+cat >"$IR/init" <<'INIT'
+#!/bin/busybox sh
+/bin/busybox --install -s /bin
+export PATH=/bin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+echo "[init] kernel $(uname -r)" >/dev/console
+m9p() { mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144,"$3" "$1" "$2"; }
+if m9p hostroot /newroot ro && for d in tmp run mnt; do mount -t tmpfs -o mode=0755 tmpfs /newroot/$d; done &&
+	mkdir -p /newroot/mnt/share && m9p share /newroot/mnt/share rw,cache=none; then
+	chmod 1777 /newroot/tmp
+	mount -t devtmpfs devtmpfs /newroot/dev
+	mount -t proc proc /newroot/proc
+	mount -t sysfs sysfs /newroot/sys
+	echo "[init] running guest-test.sh" >/dev/console
+	chroot /newroot /bin/bash /mnt/share/guest-test.sh >/newroot/mnt/share/guest.out 2>&1
+	echo "[init] guest-test.sh exited $?" >/dev/console
+	sync
+	umount /newroot/mnt/share
+else
+	echo "[init] cannot mount the 9p shares" >/dev/console
+fi
+echo "[init] powering off" >/dev/console
+poweroff -f
+reboot -f
+INIT
+chmod 755 "$IR/init"
+(cd "$IR" && find . | cpio -o -H newc --quiet | gzip -1) >"$RUN/initramfs.cpio.gz"
+
+# Two nvdimms over the same host file: the same memory seen as two DAX
+# devices (see guest-test.sh for why).
+DEVFILE=$RUN/famfs.dev
+truncate -s 4G "$DEVFILE"
+qemu_pid=''
+cleanup() {
+	[ -n "$qemu_pid" ] && kill "$qemu_pid" 2>/dev/null || true
+	if [ "$KEEP" = 0 ]; then rm -f "$DEVFILE" "$RUN/initramfs.cpio.gz"; rm -rf "$IR"; fi
+}
+trap cleanup EXIT
+
+start=$(date +%s)
+qemu-system-x86_64 -machine pc,nvdimm=on -cpu max -smp 2 \
+	-m 1G,slots=4,maxmem=12G \
+	-object memory-backend-file,id=m0,share=on,mem-path="$DEVFILE",size=4G \
+	-device nvdimm,id=nv0,memdev=m0 \
+	-object memory-backend-file,id=m1,share=on,mem-path="$DEVFILE",size=4G \
+	-device nvdimm,id=nv1,memdev=m1 \
+	-fsdev local,id=r,path=/,security_model=none,readonly=on \
+	-device virtio-9p-pci,fsdev=r,mount_tag=hostroot \
+	-fsdev local,id=s,path="$RUN/share",security_model=none \
+	-device virtio-9p-pci,fsdev=s,mount_tag=share \
+	-kernel "$KERNEL" -initrd "$RUN/initramfs.cpio.gz" \
+	-append "console=ttyS0 panic=-1 rdinit=/init" \
+	-display none -serial file:"$RUN/console.log" -monitor none \
+	-no-reboot </dev/null >"$RUN/qemu.out" 2>&1 &
+qemu_pid=$!
+timed_out=0
+while kill -0 "$qemu_pid" 2>/dev/null; do
+	if [ $(($(date +%s) - start)) -ge "$LIMIT" ]; then
+		echo "boot-test: qemu hit the ${LIMIT}s limit; killing pid $qemu_pid"
+		kill "$qemu_pid" 2>/dev/null || true
+		sleep 2
+		kill -9 "$qemu_pid" 2>/dev/null || true
+		timed_out=1
+		break
+	fi
+	sleep 2
+done
+wait "$qemu_pid" 2>/dev/null || true
+qemu_pid=''
+echo "boot-test: qemu ran $(($(date +%s) - start)) s"
+
+pass=0 fail=0
+if [ -f "$RUN/share/results" ]; then
+	while IFS= read -r line; do
+		echo "$line"
+		case $line in PASS:*) pass=$((pass + 1)) ;; FAIL:*) fail=$((fail + 1)) ;; esac
+	done <"$RUN/share/results"
+fi
+if [ ! -f "$RUN/share/done" ]; then
+	echo "FAIL: guest did not finish (timeout=$timed_out); console tail:"
+	tail -20 "$RUN/console.log" | sed 's/^/    /'
+	fail=$((fail + 1))
+elif [ $fail -gt 0 ]; then
+	echo "boot-test: guest output: $RUN/share/guest.out; console: $RUN/console.log"
+fi
+echo "$pass passed, $fail failed"
+[ $fail = 0 ]

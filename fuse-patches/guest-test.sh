@@ -1,0 +1,202 @@
+#!/bin/bash
+# Runs inside the boot-test guest, chrooted into the host root (9p, read-only),
+# with the run's share on /mnt/share. Writes PASS:/FAIL:/INFO: lines to
+# /mnt/share/results and touches /mnt/share/done at the end.
+#
+# Why two DAX devices over one memory: famfs-fused maps its device raw to read
+# the superblock and log, and a device bound to fsdev_dax (what the kernel
+# needs for DAX iomap) refuses raw mmap -- libfamfs's Device::open rejects it.
+# So qemu gives the guest two nvdimms backed by the same host file: dax0.0
+# (bound to fsdev_dax, used by the kernel) and dax1.0 (device_dax, mapped by
+# the daemon) are the same bytes. The daemon runs in its own mount namespace
+# where /dev/famfs0 is dax1.0; everywhere else /dev/famfs0 is dax0.0, and the
+# kernel resolves the GET_DAXDEV path in the namespace of the opening process.
+set -u
+S=/mnt/share
+R=$S/results
+B=$S/bin
+export FAMFS_SYSTEM_UUID_FILE=/tmp/system_uuid FAMFS_FUSED=$B/famfs-fused
+PY=/usr/bin/python3
+MNT=/mnt/famfs
+: >"$R"
+
+say() { echo "== $*"; }
+pass() { echo "PASS: $*" | tee -a "$R"; }
+fail() { echo "FAIL: $*" | tee -a "$R"; }
+info() { echo "INFO: $*" | tee -a "$R"; }
+check() {
+	local desc=$1
+	shift
+	if "$@"; then pass "$desc"; else fail "$desc"; fi
+}
+finish() {
+	dmesg >"$S/dmesg.txt" 2>&1
+	touch "$S/done"
+	exit 0
+}
+stat_field() { # stat_field EXPR: evaluate a python expression over the stats json `s`
+	getfattr --only-values -n user.famfs.stats "$MNT" 2>/dev/null |
+		$PY -c "import json,sys; s=json.load(sys.stdin); print($1)"
+}
+wait_for() { # wait_for SECONDS CMD...
+	local n=$(($1 * 5))
+	shift
+	while [ $n -gt 0 ]; do
+		"$@" 2>/dev/null && return 0
+		sleep 0.2
+		n=$((n - 1))
+	done
+	return 1
+}
+mmap_sha256() {
+	$PY -c '
+import hashlib, mmap, os, sys
+fd = os.open(sys.argv[1], os.O_RDONLY)
+size = os.fstat(fd).st_size
+m = mmap.mmap(fd, size, mmap.MAP_SHARED, mmap.PROT_READ)
+print(hashlib.sha256(m[:]).hexdigest())' "$1"
+}
+
+say "kernel $(uname -r)"
+check "kernel release is 7.3" grep -q '^7\.3' /proc/sys/kernel/osrelease
+check "famfs symbols in /proc/kallsyms (the daemon's revision rule)" \
+	grep -q ' famfs_file_open$' /proc/kallsyms
+
+# ---- /dev/dax0.0 and /dev/dax1.0 from the two nvdimms (no ndctl) -------------
+say "nvdimm -> devdax"
+ls /sys/bus/nd/devices/
+check "two raw pmem namespaces" wait_for 20 test -e /sys/bus/nd/devices/namespace1.0
+# mode=ram: struct pages in guest RAM. With mode=pmem they would live in the
+# device memory itself, which both views share: each region's memmap would
+# overwrite the other's.
+make_dax() { # make_dax REGION: write a devdax info block on namespaceN.0
+	local ns=namespace$1.0 d=/sys/bus/nd/devices/dax$1.0
+	echo "$ns" >/sys/bus/nd/drivers/nd_pmem/unbind 2>/dev/null
+	cat /proc/sys/kernel/random/uuid >"$d/uuid" &&
+		echo ram >"$d/mode" &&
+		echo "$ns" >"$d/namespace" &&
+		echo "dax$1.0" >/sys/bus/nd/drivers_probe
+}
+check "dax0.0 configured through sysfs" make_dax 0
+check "/dev/dax0.0 appears (device_dax)" wait_for 10 test -c /dev/dax0.0
+# Region 1 is the same memory: re-probing its namespace finds the info block
+# region 0 just wrote.
+echo namespace1.0 >/sys/bus/nd/drivers/nd_pmem/unbind 2>/dev/null
+echo namespace1.0 >/sys/bus/nd/drivers_probe 2>/dev/null
+if ! wait_for 10 sh -c 'ls /dev/dax1.* >/dev/null'; then
+	info "namespace1.0 re-probe found no info block; configuring dax1.0 explicitly"
+	make_dax 1
+fi
+check "/dev/dax1.x appears (second view of the same memory)" \
+	wait_for 10 sh -c 'ls /dev/dax1.* >/dev/null'
+DAX1=$(ls /dev/dax1.* 2>/dev/null | head -1)
+ls -l /dev/dax* /sys/bus/dax/devices/
+for d in /sys/bus/dax/devices/*; do echo "$d: $(readlink "$d/driver") size $(cat "$d/size")"; done
+[ -c /dev/dax0.0 ] && [ -n "$DAX1" ] || finish
+
+# ---- mkfs and files while dax0.0 is bound to device_dax -----------------------
+say "mkfs + creat on /dev/dax0.0 (device_dax)"
+check "famfs mkfs /dev/dax0.0" $B/famfs mkfs /dev/dax0.0
+check "famfs creat -s 8m -S 7 /f" $B/famfs --device /dev/dax0.0 creat -s 8m -S 7 /f
+check "famfs creat -s 16m -S 9 -N 2 -B 2 -C 2m /striped" \
+	$B/famfs --device /dev/dax0.0 creat -s 16m -S 9 -N 2 -B 2 -C 2m /striped
+$B/famfs --device /dev/dax0.0 getmap /f /striped
+check "$DAX1 shows the same bytes (verify -S 7 through it)" \
+	$B/famfs --device "$DAX1" verify -S 7 /f
+
+# ---- compat-mode baseline: the daemon serves reads ----------------------------
+say "compat mode baseline"
+mkdir -p $MNT
+if $B/famfs-fused /dev/dax0.0 $MNT -o famfs=off; then
+	sha_f=$(sha256sum <$MNT/f | cut -d' ' -f1)
+	sha_s=$(sha256sum <$MNT/striped | cut -d' ' -f1)
+	check "compat: famfs verify -S 7 $MNT/f" $B/famfs verify -S 7 $MNT/f
+	info "compat: mode=$(stat_field "s['mode']") reads=$(stat_field "s['requests'].get('read')")"
+	umount $MNT
+else
+	fail "compat mount of /dev/dax0.0"
+	finish
+fi
+
+# ---- famfs mode ----------------------------------------------------------------
+say "rebind dax0.0 to fsdev_dax"
+echo dax0.0 >/sys/bus/dax/drivers/device_dax/unbind
+echo dax0.0 >/sys/bus/dax/drivers/fsdev_dax/new_id 2>/dev/null ||
+	echo dax0.0 >/sys/bus/dax/drivers/fsdev_dax/bind
+check "dax0.0 bound to fsdev_dax" \
+	wait_for 5 sh -c '[ "$(basename "$(readlink /sys/bus/dax/devices/dax0.0/driver)")" = fsdev_dax ]'
+if out=$($B/famfs-fused /dev/dax0.0 $MNT -o famfs=on 2>&1); then
+	info "famfs-fused accepted fsdev_dax-bound /dev/dax0.0 directly"
+	umount $MNT
+else
+	info "famfs-fused on fsdev_dax-bound /dev/dax0.0 refuses as expected: $out"
+fi
+
+mknod /dev/famfs0 c $(stat -c '%Hr %Lr' /dev/dax0.0)
+mount --bind $MNT $MNT && mount --make-shared $MNT
+say "famfs-fused -o famfs=on in a mount namespace where /dev/famfs0 = $DAX1"
+unshare -m --propagation unchanged sh -c \
+	"mount --bind $DAX1 /dev/famfs0 && exec $B/famfs-fused /dev/famfs0 $MNT -o famfs=on,loglevel=debug" \
+	>$S/daemon.out 2>&1
+rc=$?
+check "famfs-fused -o famfs=on mounted (rc $rc)" [ $rc = 0 ]
+check "the mount is visible outside the daemon's namespace" grep -q " $MNT fuse" /proc/mounts
+grep " $MNT " /proc/mounts
+mode=$(stat_field "s['mode']")
+info "stats: $(getfattr --only-values -n user.famfs.stats $MNT 2>/dev/null)"
+check "stats xattr says mode famfs (got '$mode')" [ "$mode" = famfs ]
+[ "$mode" = famfs ] || finish
+
+sha=$(sha256sum <$MNT/f | cut -d' ' -f1)
+check "read(): sha256 of /f matches compat mode" [ "$sha" = "$sha_f" ]
+sha=$(sha256sum <$MNT/striped | cut -d' ' -f1)
+check "read(): sha256 of interleaved /striped matches compat mode" [ "$sha" = "$sha_s" ]
+sha=$(mmap_sha256 $MNT/f)
+check "mmap: sha256 of /f matches compat mode" [ "$sha" = "$sha_f" ]
+sha=$(mmap_sha256 $MNT/striped)
+check "mmap: sha256 of interleaved /striped matches compat mode" [ "$sha" = "$sha_s" ]
+# famfs verify PATH maps the device the mount names (/dev/famfs0 = dax0.0
+# here, fsdev_dax) instead of reading the file: recorded, not judged.
+if out=$($B/famfs verify -S 7 $MNT/f 2>&1); then
+	info "famfs verify -S 7 $MNT/f passes in famfs mode"
+else
+	info "famfs verify through the famfs-mode mount does not work: $out"
+fi
+check "stat size of /f is 8 MiB" [ "$(stat -c %s $MNT/f)" = 8388608 ]
+
+# A write through the kernel's DAX path lands in the shared memory: the
+# daemon's view ($DAX1) sees it.
+printf 'famfs-kernel-write' | dd of=$MNT/striped bs=1 seek=$((6 * 1024 * 1024)) conv=notrunc status=none
+check "write(): data visible through the mount" \
+	sh -c "dd if=$MNT/striped bs=1 skip=$((6 * 1024 * 1024)) count=18 status=none | grep -q famfs-kernel-write"
+# mmap write, another chunk of the interleaved file.
+$PY -c '
+import mmap, os, sys
+fd = os.open(sys.argv[1], os.O_RDWR)
+m = mmap.mmap(fd, 16 << 20, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
+m[(10 << 20):(10 << 20) + 17] = b"famfs-mmap-write!"
+m.flush()' $MNT/striped
+check "mmap write: data visible through read()" \
+	sh -c "dd if=$MNT/striped bs=1 skip=$((10 * 1024 * 1024)) count=17 status=none | grep -q famfs-mmap-write"
+# The writes went to the shared memory: the daemon's view ($DAX1) sees
+# /striped changed and /f intact.
+check "writes reached the shared memory ($DAX1: verify -S 9 /striped now fails)" \
+	sh -c "! $B/famfs --device $DAX1 verify -S 9 /striped >/dev/null 2>&1"
+check "$DAX1: /f still verifies (-S 7)" $B/famfs --device "$DAX1" verify -S 7 /f
+
+reads=$(stat_field "s['requests'].get('read', 0)")
+writes=$(stat_field "s['requests'].get('write', 0)")
+fmaps=$(stat_field "s['kernel_protocol']['get_fmap']")
+daxdevs=$(stat_field "s['kernel_protocol']['get_daxdev']")
+stray=$(stat_field "s['kernel_protocol']['stray_data_io']")
+check "daemon served no READ requests (read=$reads)" [ "$reads" = 0 ]
+check "daemon served no WRITE requests (write=$writes)" [ "$writes" = 0 ]
+check "no stray READ/WRITE reached the daemon (stray_data_io=$stray)" [ "$stray" = 0 ]
+check "kernel sent GET_FMAP (get_fmap=$fmaps)" [ "${fmaps:-0}" -ge 2 ]
+check "kernel sent GET_DAXDEV (get_daxdev=$daxdevs)" [ "${daxdevs:-0}" -ge 1 ]
+check "no famfs warnings in dmesg" sh -c '! dmesg | grep -q "famfs:"'
+dmesg | grep -i famfs
+
+umount $MNT
+check "umount" sh -c "! grep -q ' $MNT fuse' /proc/mounts"
+finish
