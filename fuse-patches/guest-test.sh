@@ -119,6 +119,26 @@ else
 fi
 
 # ---- famfs mode ----------------------------------------------------------------
+mknod /dev/famfs0 c $(stat -c '%Hr %Lr' /dev/dax0.0)
+mount --bind $MNT $MNT && mount --make-shared $MNT
+start_daemon() { # the daemon sees /dev/famfs0 as $DAX1, everyone else as dax0.0
+	unshare -m --propagation unchanged sh -c \
+		"mount --bind $DAX1 /dev/famfs0 && exec $B/famfs-fused /dev/famfs0 $MNT -o famfs=on" \
+		>>$S/daemon.out 2>&1
+}
+famfs_warnings() { dmesg | grep -c 'famfs:'; }
+
+say "famfs mode while dax0.0 is still bound to device_dax: opens must fail"
+if start_daemon; then
+	check "open fails while dax0.0 is not bound to fsdev_dax (no map, no open)" \
+		sh -c "! cat $MNT/f >/dev/null 2>&1"
+	check "dmesg names the refused device" sh -c "dmesg | grep -q 'famfs: daxdev 0 (/dev/famfs0): -95'"
+	check "daemon served no READ for the failed open" [ "$(stat_field "s['requests'].get('read', 0)")" = 0 ]
+	umount $MNT
+else
+	fail "famfs-fused -o famfs=on with dax0.0 on device_dax"
+fi
+
 say "rebind dax0.0 to fsdev_dax"
 echo dax0.0 >/sys/bus/dax/drivers/device_dax/unbind
 echo dax0.0 >/sys/bus/dax/drivers/fsdev_dax/new_id 2>/dev/null ||
@@ -129,15 +149,12 @@ if out=$($B/famfs-fused /dev/dax0.0 $MNT -o famfs=on 2>&1); then
 	info "famfs-fused accepted fsdev_dax-bound /dev/dax0.0 directly"
 	umount $MNT
 else
-	info "famfs-fused on fsdev_dax-bound /dev/dax0.0 refuses as expected: $out"
+	info "famfs-fused refuses fsdev_dax-bound /dev/dax0.0 (hence the second view): $out"
 fi
 
-mknod /dev/famfs0 c $(stat -c '%Hr %Lr' /dev/dax0.0)
-mount --bind $MNT $MNT && mount --make-shared $MNT
+warn0=$(famfs_warnings)
 say "famfs-fused -o famfs=on in a mount namespace where /dev/famfs0 = $DAX1"
-unshare -m --propagation unchanged sh -c \
-	"mount --bind $DAX1 /dev/famfs0 && exec $B/famfs-fused /dev/famfs0 $MNT -o famfs=on,loglevel=debug" \
-	>$S/daemon.out 2>&1
+start_daemon
 rc=$?
 check "famfs-fused -o famfs=on mounted (rc $rc)" [ $rc = 0 ]
 check "the mount is visible outside the daemon's namespace" grep -q " $MNT fuse" /proc/mounts
@@ -194,9 +211,25 @@ check "daemon served no WRITE requests (write=$writes)" [ "$writes" = 0 ]
 check "no stray READ/WRITE reached the daemon (stray_data_io=$stray)" [ "$stray" = 0 ]
 check "kernel sent GET_FMAP (get_fmap=$fmaps)" [ "${fmaps:-0}" -ge 2 ]
 check "kernel sent GET_DAXDEV (get_daxdev=$daxdevs)" [ "${daxdevs:-0}" -ge 1 ]
-check "no famfs warnings in dmesg" sh -c '! dmesg | grep -q "famfs:"'
+check "no new famfs warnings in dmesg" [ "$(famfs_warnings)" = "$warn0" ]
 dmesg | grep -i famfs
 
 umount $MNT
 check "umount" sh -c "! grep -q ' $MNT fuse' /proc/mounts"
+
+# The connection's fs_dax_get() hold ended with the mount: a new mount must
+# be able to take dax0.0 again (fs_dax_get would say EBUSY otherwise).
+say "remount: the device is taken again"
+if start_daemon; then
+	sha=$(sha256sum <$MNT/f | cut -d' ' -f1)
+	check "remount: read() of /f matches compat mode" [ "$sha" = "$sha_f" ]
+	umount $MNT
+else
+	fail "remount in famfs mode"
+fi
+echo dax0.0 >/sys/bus/dax/drivers/fsdev_dax/unbind
+echo dax0.0 >/sys/bus/dax/drivers/device_dax/bind
+check "dax0.0 back on device_dax" \
+	wait_for 5 sh -c '[ "$(basename "$(readlink /sys/bus/dax/devices/dax0.0/driver)")" = device_dax ]'
+check "/dev/dax0.0 mappable again: famfs fsck clean" $B/famfs fsck /dev/dax0.0
 finish
