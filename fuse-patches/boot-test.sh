@@ -48,6 +48,8 @@ fi
 [ -f "$KERNEL" ] || die "no kernel image $KERNEL"
 
 mkdir -p "$RUNS"
+# Keep the last five runs.
+ls -1d "$RUNS"/run-* 2>/dev/null | head -n -4 | xargs -r rm -rf
 RUN=$(mktemp -d "$RUNS/run-$(date +%Y%m%d-%H%M%S)-XXXX")
 chmod 755 "$RUN"
 echo "boot-test: kernel $KERNEL"
