@@ -8,8 +8,8 @@
 #include <spdlog/sinks/syslog_sink.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include <sys/statfs.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <syslog.h>
 #include <systemd/sd-daemon.h>
@@ -72,24 +72,24 @@ std::string check_mountpoint(const std::string& mp) {
     if (!S_ISDIR(st.st_mode)) return fmt::format("mount point {} is not a directory", mp);
     for (const MountEntry& m : famfs_mounts())
         if (m.mountpoint == mp)
-            return fmt::format("mount point {} is busy: famfs on {} is already mounted there; "
-                               "unmount it first (famfs umount {})",
-                               mp, m.source, mp);
+            return fmt::format(
+                "mount point {} is busy: famfs on {} is already mounted there; "
+                "unmount it first (famfs umount {})",
+                mp, m.source, mp);
     return {};
 }
 
 // The parent of a backgrounded daemon: wait for the child's "ready" line.
 int wait_for_child(int fd, pid_t child) {
     pollfd p{fd, POLLIN, 0};
-    const int timeout_ms =
-        static_cast<int>(std::chrono::milliseconds(kReadyTimeout + std::chrono::seconds(5)).count());
+    const int timeout_ms = static_cast<int>(
+        std::chrono::milliseconds(kReadyTimeout + std::chrono::seconds(5)).count());
     int r;
     do {
         r = poll(&p, 1, timeout_ms);
     } while (r < 0 && errno == EINTR);
     if (r == 0) {
-        spdlog::error("the daemon did not answer within {} s; stopped it",
-                      timeout_ms / 1000);
+        spdlog::error("the daemon did not answer within {} s; stopped it", timeout_ms / 1000);
         kill(child, SIGTERM);
         return 1;
     }
@@ -304,11 +304,10 @@ int run_daemon(const DaemonOptions& opt) {
             spdlog::debug("invalidating inode {}: {}", ino, strerror(-rc));
     });
 
-    const std::string summary =
-        fmt::format("{} on {}: role {}, mode {}, log index {}, {} files, {} directories",
-                    opt.device, opt.mountpoint, to_string(state->role()), state->mode(),
-                    state->log_index(), state->filesystem().tree().file_count(),
-                    state->filesystem().tree().dir_count());
+    const std::string summary = fmt::format(
+        "{} on {}: role {}, mode {}, log index {}, {} files, {} directories", opt.device,
+        opt.mountpoint, to_string(state->role()), state->mode(), state->log_index(),
+        state->filesystem().tree().file_count(), state->filesystem().tree().dir_count());
 
     Refresher refresher(*state, opt.refresh_ms);
     std::thread ready = start_quiet_thread([&] {

@@ -50,13 +50,13 @@ p::SimpleExt wire_ext(const famfs::SimpleExtent& e) {
 int check_ext(const p::Revision& rev, const famfs::SimpleExtent& e, std::string_view what,
               std::string& why) {
     if (e.devindex >= rev.max_devices) {
-        why = fmt::format("{} device index {} exceeds the protocol's {} devices", what,
-                          e.devindex, rev.max_devices);
+        why = fmt::format("{} device index {} exceeds the protocol's {} devices", what, e.devindex,
+                          rev.max_devices);
         return -E2BIG;
     }
     if (e.len == 0 || e.offset % rev.align || e.len % rev.align) {
-        why = fmt::format("{} 0x{:x}+0x{:x} is empty or not {} MiB aligned", what, e.offset,
-                          e.len, rev.align >> 20);
+        why = fmt::format("{} 0x{:x}+0x{:x} is empty or not {} MiB aligned", what, e.offset, e.len,
+                          rev.align >> 20);
         return -EINVAL;
     }
     return 0;
@@ -87,8 +87,8 @@ int to_wire(const FmapInfo& info, WireMap& out, std::string& why) {
         out.interleaved = true;
         const famfs::InterleavedExtent& ie = m.ie[0];
         // nbytes = what the stripes address in whole rows (fmap_capacity).
-        out.iext.push_back({ie.chunk_size, famfs::fmap_capacity(m),
-                            {ie.strips, ie.strips + ie.nstrips}});
+        out.iext.push_back(
+            {ie.chunk_size, famfs::fmap_capacity(m), {ie.strips, ie.strips + ie.nstrips}});
         return 0;
     }
     why = fmt::format("unknown extent type {}", static_cast<uint32_t>(m.ext_type));
@@ -111,8 +111,8 @@ int encode_fmap_into(const p::Revision& rev, const WireMap& map, std::vector<uin
     p::FmapHeader h{};
     h.file_type = static_cast<uint8_t>(map.file_type);
     h.fmap_version = rev.fmap_version;
-    h.ext_type = static_cast<uint32_t>(map.interleaved ? p::ExtType::Interleaved
-                                                       : p::ExtType::Simple);
+    h.ext_type =
+        static_cast<uint32_t>(map.interleaved ? p::ExtType::Interleaved : p::ExtType::Simple);
     h.nextents = static_cast<uint32_t>(n);
     h.file_size = map.file_size;
     put(out, h);
@@ -389,9 +389,10 @@ std::string KernelIo::precheck(const Config& c, const KernelEvidence& ev) {
         return fmt::format("famfs mode needs a DAX device; '{}' is not one (use compat mode)",
                            c.device_path);
     if (c.revision == RevisionChoice::Auto && !ev.famfs_symbols)
-        return fmt::format("famfs mode requested but kernel {}.{} has no famfs support "
-                           "(no famfs symbols in /proc/kallsyms); use compat mode",
-                           ev.release_major, ev.release_minor);
+        return fmt::format(
+            "famfs mode requested but kernel {}.{} has no famfs support "
+            "(no famfs symbols in /proc/kallsyms); use compat mode",
+            ev.release_major, ev.release_minor);
     return {};
 }
 
@@ -517,23 +518,22 @@ void KernelIo::note_init(int fd, const p::InHeader& h, const uint8_t* body, size
         d.reason = "compat mode forced by option";
     } else if (o.major > p::kKernelMajor) {
         // libfuse answers with 7.x and the kernel sends a second INIT.
-        d.reason = fmt::format("kernel offered FUSE {}.{}; waiting for a 7.x INIT", o.major,
-                               o.minor);
+        d.reason =
+            fmt::format("kernel offered FUSE {}.{}; waiting for a 7.x INIT", o.major, o.minor);
     } else {
-        const KernelEvidence ev = config_.revision == RevisionChoice::Auto
-                                      ? probe_kernel()
-                                      : KernelEvidence{};
+        const KernelEvidence ev =
+            config_.revision == RevisionChoice::Auto ? probe_kernel() : KernelEvidence{};
         d = choose_revision(o, config_.revision, ev);
         if (d.revision && !config_.device_is_dax) {
             d.revision = nullptr;
-            d.reason = fmt::format("device '{}' is not a DAX device (an emulated file?); "
-                                   "the kernel cannot map it",
-                                   config_.device_path);
+            d.reason = fmt::format(
+                "device '{}' is not a DAX device (an emulated file?); "
+                "the kernel cannot map it",
+                config_.device_path);
         }
     }
     const bool famfs = d.revision != nullptr;
-    const std::string reason =
-        fmt::format("{} mode: {}", famfs ? "famfs" : "compat", d.reason);
+    const std::string reason = fmt::format("{} mode: {}", famfs ? "famfs" : "compat", d.reason);
     {
         std::lock_guard lock(mu_);
         offer_ = o;

@@ -1,6 +1,5 @@
 #include "fs_state.h"
 
-#include <algorithm>
 #include <fcntl.h>
 #include <sys/xattr.h>
 #include <time.h>
@@ -32,9 +31,9 @@ bool is_dot_or_dotdot(std::string_view n) { return n == "." || n == ".."; }
 
 std::string_view to_string(Op op) {
     static constexpr std::string_view names[] = {
-        "init", "destroy", "lookup", "forget", "getattr", "setattr", "opendir", "readdir",
-        "readdirplus", "releasedir", "open", "release", "read", "write", "statfs", "flush",
-        "fsync", "getxattr", "listxattr", "access", "refused"};
+        "init",    "destroy",     "lookup",     "forget",   "getattr",   "setattr", "opendir",
+        "readdir", "readdirplus", "releasedir", "open",     "release",   "read",    "write",
+        "statfs",  "flush",       "fsync",      "getxattr", "listxattr", "access",  "refused"};
     static_assert(std::size(names) == static_cast<size_t>(Op::kCount));
     return names[static_cast<unsigned>(op)];
 }
@@ -217,12 +216,18 @@ int FsState::setattr(uint64_t ino, const struct stat& in, int to_set, struct sta
         if (to_set & FUSE_SET_ATTR_MODE) o.mode = in.st_mode & 07777;
         if (to_set & FUSE_SET_ATTR_UID) o.uid = in.st_uid;
         if (to_set & FUSE_SET_ATTR_GID) o.gid = in.st_gid;
-        if (to_set & FUSE_SET_ATTR_ATIME_NOW) o.atime = now;
-        else if (to_set & FUSE_SET_ATTR_ATIME) o.atime = in.st_atim;
-        if (to_set & FUSE_SET_ATTR_MTIME_NOW) o.mtime = now;
-        else if (to_set & FUSE_SET_ATTR_MTIME) o.mtime = in.st_mtim;
-        if (to_set & FUSE_SET_ATTR_CTIME) o.ctime = in.st_ctim;
-        else o.ctime = now;
+        if (to_set & FUSE_SET_ATTR_ATIME_NOW)
+            o.atime = now;
+        else if (to_set & FUSE_SET_ATTR_ATIME)
+            o.atime = in.st_atim;
+        if (to_set & FUSE_SET_ATTR_MTIME_NOW)
+            o.mtime = now;
+        else if (to_set & FUSE_SET_ATTR_MTIME)
+            o.mtime = in.st_mtim;
+        if (to_set & FUSE_SET_ATTR_CTIME)
+            o.ctime = in.st_ctim;
+        else
+            o.ctime = now;
     }
     fill_attr_locked(*n, out);
     return 0;

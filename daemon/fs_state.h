@@ -38,18 +38,37 @@ namespace famfs::daemon {
 
 // Requests counted in the stats, by FUSE op.
 enum class Op : unsigned {
-    Init, Destroy, Lookup, Forget, Getattr, Setattr, Opendir, Readdir, Readdirplus, Releasedir,
-    Open, Release, Read, Write, Statfs, Flush, Fsync, Getxattr, Listxattr, Access, Refused,
+    Init,
+    Destroy,
+    Lookup,
+    Forget,
+    Getattr,
+    Setattr,
+    Opendir,
+    Readdir,
+    Readdirplus,
+    Releasedir,
+    Open,
+    Release,
+    Read,
+    Write,
+    Statfs,
+    Flush,
+    Fsync,
+    Getxattr,
+    Listxattr,
+    Access,
+    Refused,
     kCount
 };
 std::string_view to_string(Op op);
 
 struct StateOptions {
-    bool read_only = false;          // -o ro: no data writes at all
-    double attr_timeout = 1.0;       // seconds the kernel may cache attributes
-    double entry_timeout = 1.0;      // ... and names (positive entries only)
-    std::string system_uuid_file;    // empty: $FAMFS_SYSTEM_UUID_FILE or the default
-    std::optional<bool> coherent;    // unset: coherent for emulated devices only
+    bool read_only = false;        // -o ro: no data writes at all
+    double attr_timeout = 1.0;     // seconds the kernel may cache attributes
+    double entry_timeout = 1.0;    // ... and names (positive entries only)
+    std::string system_uuid_file;  // empty: $FAMFS_SYSTEM_UUID_FILE or the default
+    std::optional<bool> coherent;  // unset: coherent for emulated devices only
     // Reads answered with iovecs into the device mapping (no copy in the
     // daemon). Unset: only for emulated devices. The kernel pins the pages a
     // reply points at, and pinning devdax pages whose struct pages live on
@@ -109,7 +128,9 @@ public:
     void set_dir_invalidator(std::function<void(uint64_t ino)> invalidate);
 
     // ---- introspection -------------------------------------------------------
-    void count(Op op) { counters_[static_cast<unsigned>(op)].fetch_add(1, std::memory_order_relaxed); }
+    void count(Op op) {
+        counters_[static_cast<unsigned>(op)].fetch_add(1, std::memory_order_relaxed);
+    }
     std::string stats_json() const;
     Role role() const { return fs_->role(); }
     const std::string& device_path() const { return device_path_; }

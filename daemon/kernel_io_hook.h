@@ -6,8 +6,8 @@
 
 #include <memory>
 
-#include "options.h"
 #include "ops.h"
+#include "options.h"
 
 namespace famfs::daemon {
 
@@ -25,7 +25,6 @@ std::string kernel_io_precheck(const DaemonOptions& opt, FsState& state);
 // Call right after fuse_session_mount(). Fills ctx.refuse_data_io when the
 // shim is present. Returns nullptr plus `error` on failure.
 std::unique_ptr<KernelIoHook> attach_kernel_io(fuse_session* se, const DaemonOptions& opt,
-                                               FsState& state, OpsContext& ctx,
-                                               std::string& error);
+                                               FsState& state, OpsContext& ctx, std::string& error);
 
 }  // namespace famfs::daemon

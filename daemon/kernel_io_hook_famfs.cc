@@ -51,9 +51,12 @@ std::unique_ptr<KernelIoHook> attach_kernel_io(fuse_session* se, const DaemonOpt
     state.set_kernel_stats_source([io = &hook->io] {
         const auto c = io->counters();
         return FsState::KernelProtocolStats{std::string(io->revision_name()),
-                                            c.get_fmap_served,   c.get_fmap_failed,
-                                            c.get_daxdev_served, c.get_daxdev_failed,
-                                            c.stray_data_io,     c.malformed};
+                                            c.get_fmap_served,
+                                            c.get_fmap_failed,
+                                            c.get_daxdev_served,
+                                            c.get_daxdev_failed,
+                                            c.stray_data_io,
+                                            c.malformed};
     });
     ctx.refuse_data_io = [](void* io) { return static_cast<fu::KernelIo*>(io)->refuse_data_io(); };
     ctx.refuse_arg = &hook->io;

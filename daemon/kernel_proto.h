@@ -85,7 +85,7 @@ inline constexpr uint32_t kFlagInitExt = 1u << 30;  // FUSE_INIT_EXT (7.36): fla
 // Both supported revisions use these structs unchanged.
 
 // GET_FMAP reply header.
-struct FmapHeader {  // struct fuse_famfs_fmap_header
+struct FmapHeader {     // struct fuse_famfs_fmap_header
     uint8_t file_type;  // FileType below
     uint8_t reserved;
     uint16_t fmap_version;

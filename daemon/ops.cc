@@ -78,8 +78,7 @@ void famfs_getattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
     fuse_reply_attr(req, &st, s.attr_timeout());
 }
 
-void famfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set,
-                   fuse_file_info*) {
+void famfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fuse_file_info*) {
     FsState& s = state(req);
     s.count(Op::Setattr);
     struct stat st;
@@ -129,8 +128,7 @@ void famfs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_
     do_readdir(req, ino, size, off, false);
 }
 
-void famfs_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-                       fuse_file_info*) {
+void famfs_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info*) {
     do_readdir(req, ino, size, off, true);
 }
 
@@ -272,8 +270,7 @@ void famfs_rmdir(fuse_req_t req, fuse_ino_t, const char* name) {
 void famfs_symlink(fuse_req_t req, const char*, fuse_ino_t, const char* name) {
     refuse_namespace_change(req, "symlink", name);
 }
-void famfs_rename(fuse_req_t req, fuse_ino_t, const char* name, fuse_ino_t, const char*,
-                  unsigned) {
+void famfs_rename(fuse_req_t req, fuse_ino_t, const char* name, fuse_ino_t, const char*, unsigned) {
     refuse_namespace_change(req, "rename", name);
 }
 void famfs_link(fuse_req_t req, fuse_ino_t, fuse_ino_t, const char* name) {

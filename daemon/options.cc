@@ -210,8 +210,10 @@ DaemonOptions parse_mount_helper_args(int argc, char** argv) {
             if (a == "-o") lists.emplace_back(argv[i]);
         } else if (!a.empty() && a[0] == '-' && a.size() > 1) {
             for (char c : a.substr(1)) {
-                if (c == 's') sloppy = true;
-                else if (c == 'f') o.fake = true;
+                if (c == 's')
+                    sloppy = true;
+                else if (c == 'f')
+                    o.fake = true;
                 else if (c == 'n' || c == 'v' || c == 'r' || c == 'w') {
                     if (c == 'r') apply_mount_options(o, "ro", false);
                 } else

@@ -22,9 +22,9 @@ struct DaemonOptions {
     bool allow_other = true;
     bool default_permissions = true;
     bool readdirplus = true;
-    unsigned read_ahead_kb = 1024;     // the mount's bdi readahead (kernel default 128)
-    std::string famfs_mode = "auto";   // auto | off | on (the kernel protocol shim)
-    bool fake = false;                 // mount.famfs -f: check everything, mount nothing
+    unsigned read_ahead_kb = 1024;         // the mount's bdi readahead (kernel default 128)
+    std::string famfs_mode = "auto";       // auto | off | on (the kernel protocol shim)
+    bool fake = false;                     // mount.famfs -f: check everything, mount nothing
     std::vector<std::string> kernel_opts;  // passed through to the kernel mount
     StateOptions state;
 };

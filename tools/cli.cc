@@ -39,7 +39,7 @@ const char* kStandardExit =
 // A man page: NAME, SYNOPSIS, DESCRIPTION, OPTIONS (CLI11's list), EXAMPLES,
 // EXIT STATUS. The top-level listing shows only each command's summary.
 class ManFormatter : public CLI::Formatter {
-  public:
+public:
     std::string make_help(const CLI::App* app, std::string name,
                           CLI::AppFormatMode mode) const override {
         auto it = registry().find(app);

@@ -33,11 +33,11 @@ inline constexpr int kExitUsage = 2;    // bad arguments, or the device cannot b
 // Thrown by a subcommand to stop with `code`; main prints
 // "famfs <subcmd>: <message>" on stderr (one line).
 class CommandError : public std::runtime_error {
-  public:
+public:
     CommandError(int code, const std::string& msg) : std::runtime_error(msg), code_(code) {}
     int code() const { return code_; }
 
-  private:
+private:
     int code_;
 };
 

@@ -41,7 +41,7 @@ std::string shown(const Target& dest, const std::string& rel) {
 }
 
 class Copier {
-  public:
+public:
     Copier(const CpArgs& a, const Target& dest, Plan& plan) : a_(a), dest_(dest), plan_(plan) {}
 
     void plan_source(const std::string& src, const std::string& rel) {
@@ -62,7 +62,7 @@ class Copier {
     // Printed only once the whole plan holds, so a failure stays one line.
     const std::vector<std::string>& warnings() const { return warnings_; }
 
-  private:
+private:
     void plan_file(const std::string& src, const std::string& rel, const struct stat& st) {
         const uint64_t size = static_cast<uint64_t>(st.st_size);
         switch (plan_.kind(rel)) {

@@ -120,8 +120,7 @@ int run_creat(const GlobalOptions& g, const CreatArgs& a) {
         if (device.empty()) {
             device = t.device;
             where = t;
-        }
-        else if (t.device != device)
+        } else if (t.device != device)
             usage_error("{} is on {}, the others on {}; one command works on one device", it.shown,
                         t.device, device);
         if (t.relpath.empty()) usage_error("{}: is the root directory", it.shown);

@@ -35,8 +35,7 @@ int run_mkdir(const GlobalOptions& g, const MkdirArgs& a) {
         if (device.empty()) {
             device = t.device;
             where = t;
-        }
-        else if (t.device != device)
+        } else if (t.device != device)
             usage_error("{} is on {}, the others on {}; one command works on one device", p,
                         t.device, device);
         rel.push_back(t.relpath);

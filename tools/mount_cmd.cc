@@ -44,8 +44,8 @@ std::string find_daemon() {
     const fsys::path self = fsys::read_symlink("/proc/self/exe", ec);
     if (!ec) {
         const fsys::path dir = self.parent_path();
-        for (const fsys::path& p : {dir / "famfs-fused", dir / "../sbin/famfs-fused",
-                                    dir / "../daemon/famfs-fused"})
+        for (const fsys::path& p :
+             {dir / "famfs-fused", dir / "../sbin/famfs-fused", dir / "../daemon/famfs-fused"})
             if (access(p.c_str(), X_OK) == 0) return p.lexically_normal().string();
     }
     for (const char* p : {"/usr/sbin/famfs-fused", "/usr/local/sbin/famfs-fused"})
@@ -145,12 +145,14 @@ int run_umount(const UmountArgs& a) {
     if (umount2(mp.c_str(), a.lazy ? MNT_DETACH : 0) != 0) {
         const int e = errno;
         if (e == EBUSY)
-            command_error("{} is busy (files open, or a process has its cwd there); close them, "
-                          "or use famfs umount --lazy {}",
-                          mp, mp);
+            command_error(
+                "{} is busy (files open, or a process has its cwd there); close them, "
+                "or use famfs umount --lazy {}",
+                mp, mp);
         if (e == EPERM) {
             // Not root: the setuid helper unmounts FUSE mounts its user owns.
-            std::string cmd = std::string("fusermount3 -u ") + (a.lazy ? "-z " : "") + "'" + mp + "'";
+            std::string cmd =
+                std::string("fusermount3 -u ") + (a.lazy ? "-z " : "") + "'" + mp + "'";
             if (std::system(cmd.c_str()) != 0) return kExitFailure;
         } else {
             command_error("cannot unmount {}: {}", mp, std::strerror(e));

@@ -14,7 +14,7 @@
 namespace famfs::cli {
 
 class Plan {
-  public:
+public:
     // Call while holding the batch (lock taken, log caught up).
     explicit Plan(const Filesystem& fs);
 
@@ -34,7 +34,7 @@ class Plan {
 
     uint64_t entries() const { return entries_; }
 
-  private:
+private:
     void take_slot(const std::string& what);
 
     const Filesystem& fs_;

@@ -84,12 +84,16 @@ int main(int argc, char** argv) {
     size_t bs = 1 << 20;
     for (int i = 1; i < argc; ++i) {
         std::string a = argv[i];
-        if (a == "--passes" && i + 1 < argc) passes = std::atoi(argv[++i]);
-        else if (a == "--bs" && i + 1 < argc) bs = std::strtoull(argv[++i], nullptr, 0);
-        else pos.push_back(a);
+        if (a == "--passes" && i + 1 < argc)
+            passes = std::atoi(argv[++i]);
+        else if (a == "--bs" && i + 1 < argc)
+            bs = std::strtoull(argv[++i], nullptr, 0);
+        else
+            pos.push_back(a);
     }
     if (pos.size() != 2) {
-        std::fprintf(stderr, "usage: famfs-bench-read MOUNTED_FILE TMPFS_FILE [--passes N] [--bs B]\n");
+        std::fprintf(stderr,
+                     "usage: famfs-bench-read MOUNTED_FILE TMPFS_FILE [--passes N] [--bs B]\n");
         return 2;
     }
     const std::string famfs_file = pos[0], tmpfs_file = pos[1];
@@ -125,9 +129,10 @@ int main(int argc, char** argv) {
         std::printf("  %-34s %8.2f GB/s\n", "famfs mount, mmap", mnt_mmap);
         std::printf("  %-34s %8.2f GB/s\n", "tmpfs, read()", tmp_read);
         std::printf("  %-34s %8.2f GB/s\n", "tmpfs, mmap", tmp_mmap);
-        std::printf("ratios: read()/raw %.2f  read()/tmpfs-read %.2f  mmap/raw %.2f  "
-                    "mmap/tmpfs-mmap %.2f\n",
-                    mnt_read / raw, mnt_read / tmp_read, mnt_mmap / raw, mnt_mmap / tmp_mmap);
+        std::printf(
+            "ratios: read()/raw %.2f  read()/tmpfs-read %.2f  mmap/raw %.2f  "
+            "mmap/tmpfs-mmap %.2f\n",
+            mnt_read / raw, mnt_read / tmp_read, mnt_mmap / raw, mnt_mmap / tmp_mmap);
     } catch (const std::exception& e) {
         std::fprintf(stderr, "famfs-bench-read: %s\n", e.what());
         return 1;

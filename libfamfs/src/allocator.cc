@@ -1,8 +1,8 @@
 #include "famfs/allocator.h"
 
-#include <algorithm>
-
 #include <fmt/format.h>
+
+#include <algorithm>
 
 namespace famfs {
 
@@ -16,17 +16,17 @@ std::string check_interleave(const InterleaveParams& p, uint64_t device_size, ui
     if (p.nstrips < 1 || p.nstrips > kMaxStrips)
         return fmt::format("nstrips {} must be 1..{}", p.nstrips, kMaxStrips);
     if (p.nbuckets < p.nstrips || p.nbuckets > kMaxBuckets)
-        return fmt::format("nbuckets {} must be between nstrips ({}) and {}", p.nbuckets,
-                           p.nstrips, kMaxBuckets);
+        return fmt::format("nbuckets {} must be between nstrips ({}) and {}", p.nbuckets, p.nstrips,
+                           kMaxBuckets);
     if (p.chunk_size == 0 || p.chunk_size % kAllocUnit || (p.chunk_size & (p.chunk_size - 1)))
         return fmt::format("chunk size {} must be a power of two and a multiple of 2 MiB",
                            p.chunk_size);
     (void)log_len;  // buckets split the whole device, as upstream famfs does
     if (device_size / p.nbuckets < kMinBucketSize)
-        return fmt::format("{} buckets of {} MiB each: famfs buckets must be at least 1 GiB "
-                           "(use at most {} buckets on this device)",
-                           p.nbuckets, device_size / p.nbuckets >> 20,
-                           device_size / kMinBucketSize);
+        return fmt::format(
+            "{} buckets of {} MiB each: famfs buckets must be at least 1 GiB "
+            "(use at most {} buckets on this device)",
+            p.nbuckets, device_size / p.nbuckets >> 20, device_size / kMinBucketSize);
     return {};
 }
 
@@ -72,7 +72,8 @@ std::vector<Issue> Allocator::mark_tree(const MetaTree& tree) {
               [](const Node* a, const Node* b) { return a->log_index < b->log_index; });
     std::vector<Issue> out;
     for (const Node* f : files) mark(*f, &out);
-    for (Issue& i : out) i.message.insert(0, tree.path_of(*tree.get(kFirstEntryIno + i.index)) + ": ");
+    for (Issue& i : out)
+        i.message.insert(0, tree.path_of(*tree.get(kFirstEntryIno + i.index)) + ": ");
     return out;
 }
 

@@ -50,9 +50,15 @@ void store_fence() { _mm_sfence(); }
 void flush(const void* addr, size_t len) {
     if (g_coherent || len == 0) return;
     switch (g_insn) {
-        case FlushInsn::Clwb: each_line(addr, len, flush_wb); break;
-        case FlushInsn::Clflushopt: each_line(addr, len, flush_opt); break;
-        case FlushInsn::Clflush: each_line(addr, len, [](const void* p) { _mm_clflush(p); }); break;
+        case FlushInsn::Clwb:
+            each_line(addr, len, flush_wb);
+            break;
+        case FlushInsn::Clflushopt:
+            each_line(addr, len, flush_opt);
+            break;
+        case FlushInsn::Clflush:
+            each_line(addr, len, [](const void* p) { _mm_clflush(p); });
+            break;
     }
     _mm_sfence();
 }

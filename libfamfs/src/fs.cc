@@ -75,7 +75,8 @@ Uuid mkfs(Device& dev, const MkfsOptions& opt) {
 
 std::unique_ptr<Filesystem> Filesystem::open(const std::string& device_path, const Options& opt) {
     Device dev = Device::open(device_path, opt.access);
-    std::unique_ptr<Filesystem> fs(new Filesystem(std::move(dev), system_uuid_path(opt.system_uuid_file)));
+    std::unique_ptr<Filesystem> fs(
+        new Filesystem(std::move(dev), system_uuid_path(opt.system_uuid_file)));
     fs->host_uuid_ = load_system_uuid(fs->host_uuid_file_);
     fs->role_ = fs->host_uuid_ == fs->superblock().system_uuid ? Role::Owner : Role::Client;
     fs->refresh();
@@ -105,7 +106,8 @@ void Filesystem::catch_up_locked() {
     if (tree_.has_corruption()) {
         for (const Issue& i : tree_.issues())
             if (i.kind == IssueKind::Corrupt)
-                fail(EUCLEAN, "the log on {} is damaged ({}); run famfs fsck {} — nothing was written",
+                fail(EUCLEAN,
+                     "the log on {} is damaged ({}); run famfs fsck {} — nothing was written",
                      dev_.path(), describe(i), dev_.path());
     }
     sync_allocator();
@@ -163,14 +165,15 @@ const Node& existing_parent(const MetaTree& tree, std::string_view relpath) {
 const Node& Filesystem::create_file_locked(const FileSpec& spec) {
     if (std::string why = check_relpath(spec.relpath); !why.empty())
         fail(EINVAL, "invalid famfs path '{}': {}", spec.relpath, why);
-    if (spec.size == 0) fail(EINVAL, "'{}': famfs files are pre-allocated; give a size > 0", spec.relpath);
+    if (spec.size == 0)
+        fail(EINVAL, "'{}': famfs files are pre-allocated; give a size > 0", spec.relpath);
     if (tree_.resolve(spec.relpath)) fail(EEXIST, "'{}' already exists", spec.relpath);
     existing_parent(tree_, spec.relpath);
 
     std::optional<Fmap> m;
     if (spec.interleave) {
-        if (std::string why = check_interleave(*spec.interleave, superblock().daxdev.size,
-                                               superblock().log_len);
+        if (std::string why =
+                check_interleave(*spec.interleave, superblock().daxdev.size, superblock().log_len);
             !why.empty())
             fail(EINVAL, "'{}': interleave parameters: {}", spec.relpath, why);
         m = alloc_->allocate_interleaved(spec.size, *spec.interleave);

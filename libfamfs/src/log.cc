@@ -27,7 +27,8 @@ std::optional<FieldProblem> check_superblock(const Superblock& sb, uint64_t devi
     const uint32_t crc = superblock_crc(sb);
     if (sb.crc != crc) return problem("crc", "stored 0x{:08x}, computed 0x{:08x}", sb.crc, crc);
     if (sb.version != kSuperblockVersion)
-        return problem("version", "{}, this build reads version {}", sb.version, kSuperblockVersion);
+        return problem("version", "{}, this build reads version {}", sb.version,
+                       kSuperblockVersion);
     if (sb.omf_ver_major != kOmfMajor)
         return problem("omf_ver_major", "{}.{}, this build reads {}.x", sb.omf_ver_major,
                        sb.omf_ver_minor, kOmfMajor);
@@ -36,8 +37,7 @@ std::optional<FieldProblem> check_superblock(const Superblock& sb, uint64_t devi
     if (sb.log_offset != kLogOffset)
         return problem("log_offset", "0x{:x}, expected 0x{:x}", sb.log_offset, kLogOffset);
     if (sb.log_len < kMinLogLen || !is_pow2(sb.log_len))
-        return problem("log_len", "0x{:x} is not a power of two >= 0x{:x}", sb.log_len,
-                       kMinLogLen);
+        return problem("log_len", "0x{:x} is not a power of two >= 0x{:x}", sb.log_len, kMinLogLen);
     if (data_offset(sb.log_len) >= sb.daxdev.size)
         return problem("daxdev.size", "{} leaves no room for data after the log", sb.daxdev.size);
     if (sb.daxdev.size > device_size)
@@ -102,8 +102,9 @@ uint64_t append_entry(const LogView& log, LogEntry entry) {
     invalidate(&h, sizeof h);
     const uint64_t index = h.next_index;
     if (index >= log.capacity())
-        fail(ENOSPC, "the famfs log is full ({} entries); no more files or directories can be "
-                     "created on this filesystem",
+        fail(ENOSPC,
+             "the famfs log is full ({} entries); no more files or directories can be "
+             "created on this filesystem",
              log.capacity());
     entry.seqnum = index;
     entry.crc = entry_crc(entry);

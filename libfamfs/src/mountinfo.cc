@@ -19,7 +19,8 @@ std::string unescape(const std::string& s) {
     std::string out;
     for (size_t i = 0; i < s.size(); ++i) {
         if (s[i] == '\\' && i + 3 < s.size()) {
-            out += static_cast<char>((s[i + 1] - '0') * 64 + (s[i + 2] - '0') * 8 + (s[i + 3] - '0'));
+            out +=
+                static_cast<char>((s[i + 1] - '0') * 64 + (s[i + 2] - '0') * 8 + (s[i + 3] - '0'));
             i += 3;
         } else {
             out += s[i];
@@ -88,8 +89,9 @@ Target resolve_target(const std::string& path, const std::string& device) {
         if (under(full, m.mountpoint) && (!best || m.mountpoint.size() > best->mountpoint.size()))
             best = &m;
     if (!best)
-        fail(EINVAL, "{} is not under a famfs mount; mount one (famfs mount DEVICE DIR) or name "
-                     "the device with --device DEV",
+        fail(EINVAL,
+             "{} is not under a famfs mount; mount one (famfs mount DEVICE DIR) or name "
+             "the device with --device DEV",
              path);
     t.device = best->source;
     t.mountpoint = best->mountpoint;

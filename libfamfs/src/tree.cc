@@ -1,25 +1,29 @@
 #include "famfs/tree.h"
 
+#include <fmt/format.h>
 #include <sys/stat.h>
 
 #include <algorithm>
-
-#include <fmt/format.h>
 
 namespace famfs {
 
 std::string_view to_string(IssueKind k) {
     switch (k) {
-        case IssueKind::Corrupt: return "corrupt";
-        case IssueKind::Rejected: return "rejected";
-        case IssueKind::Collision: return "collision";
-        case IssueKind::TornTail: return "torn-tail";
+        case IssueKind::Corrupt:
+            return "corrupt";
+        case IssueKind::Rejected:
+            return "rejected";
+        case IssueKind::Collision:
+            return "collision";
+        case IssueKind::TornTail:
+            return "torn-tail";
     }
     return "?";
 }
 
 std::string describe(const Issue& i) {
-    std::string where = i.index == kNoLogIndex ? std::string("log") : fmt::format("entry {}", i.index);
+    std::string where =
+        i.index == kNoLogIndex ? std::string("log") : fmt::format("entry {}", i.index);
     return fmt::format("{}: {}: {}: {}", where, to_string(i.kind), i.field, i.message);
 }
 
@@ -40,7 +44,8 @@ std::vector<std::string_view> split_path(std::string_view path) {
 std::string check_relpath(std::string_view path) {
     if (path.empty()) return "empty path";
     if (path.size() >= kMaxPathLen)
-        return fmt::format("path is {} bytes; famfs allows at most {}", path.size(), kMaxPathLen - 1);
+        return fmt::format("path is {} bytes; famfs allows at most {}", path.size(),
+                           kMaxPathLen - 1);
     if (path.front() == '/') return "absolute path";
     for (std::string_view part : split_path(path)) {
         if (part.empty()) return "empty path component";
@@ -211,13 +216,15 @@ std::string MetaTree::check_fmap(const FileEntry& fe) const {
         if (m.count == 0 || m.count > kMaxSimpleExtents)
             return fmt::format("nextents {} (must be 1..{})", m.count, kMaxSimpleExtents);
         for (uint32_t i = 0; i < m.count; ++i)
-            if (auto why = check_ext(m.se[i], fmt::format("extent {}", i)); !why.empty()) return why;
+            if (auto why = check_ext(m.se[i], fmt::format("extent {}", i)); !why.empty())
+                return why;
     } else if (m.ext_type == ExtentType::Interleave) {
         if (m.count != 1) return fmt::format("niext {} (must be 1)", m.count);
         const InterleavedExtent& ie = m.ie[0];
         if (ie.nstrips == 0 || ie.nstrips > kMaxStrips)
             return fmt::format("nstrips {} (must be 1..{})", ie.nstrips, kMaxStrips);
-        if (ie.chunk_size == 0 || ie.chunk_size % kAllocUnit || (ie.chunk_size & (ie.chunk_size - 1)))
+        if (ie.chunk_size == 0 || ie.chunk_size % kAllocUnit ||
+            (ie.chunk_size & (ie.chunk_size - 1)))
             return fmt::format("chunk_size 0x{:x} is not a power-of-two multiple of 2 MiB",
                                ie.chunk_size);
         for (uint64_t i = 0; i < ie.nstrips; ++i)

@@ -1,10 +1,12 @@
 // The daemon's op layer without a mount: FsState over an emulated device,
 // called the way ops.cc calls it.
 #define CATCH_CONFIG_MAIN
-#include <catch2/catch.hpp>
+#include "fs_state.h"
+
 #include <fcntl.h>
 #include <stdlib.h>
 
+#include <catch2/catch.hpp>
 #include <cstring>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -12,7 +14,6 @@
 #include "famfs/error.h"
 #include "famfs/pattern.h"
 #include "famfs/uuid.h"
-#include "fs_state.h"
 
 using famfs::daemon::DirEntry;
 using famfs::daemon::FsState;
@@ -157,8 +158,8 @@ TEST_CASE("read returns device ranges holding the file's bytes; clipped at EOF")
     REQUIRE(s->read(e.ino, 1 << 20, 4 << 20, iov) == 0);
     size_t total = 0;
     for (auto& v : iov) {
-        CHECK(!famfs::check_pattern(static_cast<uint8_t*>(v.iov_base), (1 << 20) + total,
-                                    v.iov_len, 42));
+        CHECK(!famfs::check_pattern(static_cast<uint8_t*>(v.iov_base), (1 << 20) + total, v.iov_len,
+                                    42));
         total += v.iov_len;
     }
     CHECK(total == 2 * 1024 * 1024 + 17);
@@ -192,7 +193,8 @@ TEST_CASE("setattr: mode/uid/gid/times in memory; size changes refused") {
     auto s = f.state();
     fuse_entry_param e;
     REQUIRE(s->lookup(famfs::kRootIno, "a", e) == 0);
-    struct stat in {}, out;
+    struct stat in {
+    }, out;
     in.st_mode = 0600;
     in.st_uid = 1000;
     in.st_mtim = {1234, 5};

@@ -22,10 +22,20 @@ uint64_t parse_size(const std::string& s) {
     char* end = nullptr;
     uint64_t v = std::strtoull(s.c_str(), &end, 0);
     switch (*end) {
-        case 'k': case 'K': v <<= 10; break;
-        case 'm': case 'M': v <<= 20; break;
-        case 'g': case 'G': v <<= 30; break;
-        default: break;
+        case 'k':
+        case 'K':
+            v <<= 10;
+            break;
+        case 'm':
+        case 'M':
+            v <<= 20;
+            break;
+        case 'g':
+        case 'G':
+            v <<= 30;
+            break;
+        default:
+            break;
     }
     return v;
 }

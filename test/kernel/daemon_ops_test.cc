@@ -1,6 +1,6 @@
 // The daemon's real ops table (daemon/ops.cc over FsState) behind KernelIo,
-// driven by the scripted kernel. StateFmapSource (daemon/state_fmap_source.h) is the adapter the daemon's
-// kernel_io_hook_famfs.cc uses (docs/kernel-protocol.md, "Wiring").
+// driven by the scripted kernel. StateFmapSource (daemon/state_fmap_source.h) is the adapter the
+// daemon's kernel_io_hook_famfs.cc uses (docs/kernel-protocol.md, "Wiring").
 #include <catch2/catch.hpp>
 
 #include "fs_state.h"
@@ -16,7 +16,6 @@ namespace {
 
 constexpr uint64_t MiB = 1ULL << 20;
 
-
 struct Daemon {
     explicit Daemon(const TestImage& img) : state(img.path, options(img)), source(state) {
         ctx.state = &state;
@@ -30,7 +29,9 @@ struct Daemon {
     std::unique_ptr<Session> session(fu::KernelIo::Config cfg) {
         cfg.on_mode = [this](bool famfs, const std::string&) { state.set_famfs_mode(famfs); };
         auto s = std::make_unique<Session>(dm::lowlevel_ops(), &ctx, source, std::move(cfg));
-        ctx.refuse_data_io = [](void* io) { return static_cast<fu::KernelIo*>(io)->refuse_data_io(); };
+        ctx.refuse_data_io = [](void* io) {
+            return static_cast<fu::KernelIo*>(io)->refuse_data_io();
+        };
         ctx.refuse_arg = &s->io();
         return s;
     }

@@ -52,7 +52,8 @@ void make_equivalent(const std::string& path, const std::string& uuid_file) {
     fs->create_file({"dir1/f1", 3145728, 0644, 1002, 1003, {}});
     fs->create_file({"dir1/sub/f2", 67108864, 0644, 1002, 1003, {}});
     fs->create_file({"tiny", 1, 0600, 1002, 1003, {}});
-    fs->create_file({"striped", 536870912, 0644, 1002, 1003, famfs::InterleaveParams{4, 8, 0x200000}});
+    fs->create_file(
+        {"striped", 536870912, 0644, 1002, 1003, famfs::InterleaveParams{4, 8, 0x200000}});
 }
 
 }  // namespace
@@ -183,7 +184,7 @@ namespace {
 
 // Deterministic attributes, so the tests can compute the reply bytes.
 struct stat stat_of(const famfs::Node& n) {
-    struct stat st{};
+    struct stat st {};
     st.st_ino = n.ino;
     st.st_mode = n.st_mode();
     st.st_nlink = n.is_dir() ? 2 : 1;
@@ -222,7 +223,7 @@ void MiniFs::op_lookup(void* r, uint64_t parent, const char* name) {
 
 void MiniFs::op_getattr(void* r, uint64_t ino) {
     auto req = static_cast<fuse_req_t>(r);
-    struct stat st{};
+    struct stat st {};
     {
         std::lock_guard lock(mu_);
         const famfs::Node* n = find_locked(ino);

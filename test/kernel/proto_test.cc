@@ -64,13 +64,13 @@ TEST_CASE("GET_FMAP simple map at the protocol maximum of 32 extents", "[kernel]
 
 TEST_CASE("GET_FMAP beyond the protocol limits fails whole", "[kernel][fmap]") {
     const auto& rev = proto::kV10;
-    encode(rev, simple_map(33, 66 * MiB), -E2BIG);        // 33 extents
-    encode(rev, interleaved_map(1, 33), -E2BIG);          // 33 strips
-    encode(rev, interleaved_map(1, 32));                  // 32 strips: fine
-    encode(rev, interleaved_map(5, 32));                  // 32 + 5 * 792 bytes: fits a page
-    encode(rev, interleaved_map(6, 32), -E2BIG);          // 32 + 6 * 792 bytes: does not
-    encode(rev, simple_map(0, 0), -EINVAL);               // no extents
-    auto short_map = simple_map(2, 4 * MiB + 1);          // extents short of the file size
+    encode(rev, simple_map(33, 66 * MiB), -E2BIG);  // 33 extents
+    encode(rev, interleaved_map(1, 33), -E2BIG);    // 33 strips
+    encode(rev, interleaved_map(1, 32));            // 32 strips: fine
+    encode(rev, interleaved_map(5, 32));            // 32 + 5 * 792 bytes: fits a page
+    encode(rev, interleaved_map(6, 32), -E2BIG);    // 32 + 6 * 792 bytes: does not
+    encode(rev, simple_map(0, 0), -EINVAL);         // no extents
+    auto short_map = simple_map(2, 4 * MiB + 1);    // extents short of the file size
     encode(rev, short_map, -EINVAL);
     auto unaligned = simple_map(2, 4 * MiB);
     unaligned.simple[1].offset += 4096;
@@ -88,8 +88,7 @@ TEST_CASE("GET_FMAP interleaved map layout", "[kernel][fmap]") {
     m.file_size = 5 * MiB;
     std::vector<Ext> strips;
     for (auto& e : m.iext[0].strips) strips.push_back({0, e.offset, e.len});
-    CHECK(encode(proto::kProject73, m) ==
-          interleaved_fmap(5 * MiB, 2 * MiB, 6 * MiB, strips));
+    CHECK(encode(proto::kProject73, m) == interleaved_fmap(5 * MiB, 2 * MiB, 6 * MiB, strips));
 }
 
 TEST_CASE("famfs::Fmap converts to the wire map, .meta file types kept", "[kernel][fmap]") {
@@ -132,15 +131,15 @@ TEST_CASE("revision rule: explicit choices", "[kernel][revision]") {
           &proto::kProject73);
     // A 7.47 kernel's bit 43 is HAS_IO_URING_BUFPOOL: never V10's flag.
     CHECK(fu::choose_revision(p73, fu::RevisionChoice::V10, none).revision == nullptr);
-    CHECK(fu::choose_revision(mainline73, fu::RevisionChoice::Project73, none).revision ==
-          nullptr);
+    CHECK(fu::choose_revision(mainline73, fu::RevisionChoice::Project73, none).revision == nullptr);
     CHECK(fu::choose_revision(stock, fu::RevisionChoice::V10, none).revision == nullptr);
     fu::InitOffer no_ext = v10;
     no_ext.flags &= ~(1u << 30);
     CHECK(fu::choose_revision(no_ext, fu::RevisionChoice::V10, none).revision == nullptr);
 }
 
-TEST_CASE("revision rule: auto needs famfs symbols and an unambiguous kernel", "[kernel][revision]") {
+TEST_CASE("revision rule: auto needs famfs symbols and an unambiguous kernel",
+          "[kernel][revision]") {
     fu::InitOffer v10{7, 46, kKernelFlags, kKernelFlags2 | 1u << 11};
     fu::InitOffer p73{7, 47, kKernelFlags, kKernelFlags2 | 1u << 11 | 1u << 12};
     const auto A = fu::RevisionChoice::Auto;

@@ -1,11 +1,11 @@
 // Scripted-kernel sessions: the test frames requests as a famfs kernel of each
 // revision (or a kernel without famfs) would, and checks every reply byte for
 // byte against layouts built from the documented offsets (wire.h).
+#include <fcntl.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include <catch2/catch.hpp>
-#include <fcntl.h>
-#include <unistd.h>
 
 #include "harness.h"
 
@@ -46,7 +46,7 @@ Bytes baseline_init_reply(MiniFs& fs, const KernelKind& k) {
     // fuse_kernel.h to one labelled 7.31 (which still has INIT_EXT/flags2).
     const uint32_t minor = get_u32(r, 16 + 4);
     CHECK((minor == 31 || minor == 38));
-    CHECK((get_u32(r, 16 + 12) & 1u << 30) != 0);  // INIT_EXT echoed
+    CHECK((get_u32(r, 16 + 12) & 1u << 30) != 0);    // INIT_EXT echoed
     CHECK((get_u32(r, 16 + 32) & (3u << 11)) == 0);  // no famfs bit from libfuse
     return r;
 }
@@ -307,11 +307,11 @@ TEST_CASE("files created on the owner after INIT get maps", "[kernel][session]")
 
     // The CLI on the owner appends to the log while the daemon runs.
     {
-        auto cli = famfs::Filesystem::open(img.path,
-                                           {famfs::Device::Access::ReadWrite, img.uuid_file});
+        auto cli =
+            famfs::Filesystem::open(img.path, {famfs::Device::Access::ReadWrite, img.uuid_file});
         cli->create_file({"late", 5 * MiB, 0640, 7, 8, {}});
-        cli->create_file({"late-striped", 64 * MiB, 0644, 7, 8,
-                          famfs::InterleaveParams{4, 8, 2 * MiB}});
+        cli->create_file(
+            {"late-striped", 64 * MiB, 0644, 7, 8, famfs::InterleaveParams{4, 8, 2 * MiB}});
     }
     uint64_t u = 10;
     for (const char* name : {"late", "late-striped"}) {
@@ -413,7 +413,7 @@ TEST_CASE("short and malformed requests are answered and the daemon keeps runnin
         CHECK(get_u32(ok, 0) == 16 + 104);
         CHECK(get_u32(ok, 4) == 0);
         CHECK(get_u64(ok, 8) == 81);
-        CHECK(get_u64(ok, 16 + 16) == 1);         // attr.ino
+        CHECK(get_u64(ok, 16 + 16) == 1);            // attr.ino
         CHECK(get_u32(ok, 16 + 16 + 60) == 040755);  // attr.mode
         CHECK(s.io().counters().malformed == 6);
     }

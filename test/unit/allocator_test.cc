@@ -1,10 +1,10 @@
-#include <catch2/catch.hpp>
+#include "famfs/allocator.h"
 
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <random>
 #include <set>
 
-#include "famfs/allocator.h"
 #include "test_util.h"
 
 using namespace famfs;
@@ -72,7 +72,8 @@ TEST_CASE("striped allocation puts each strip in its own bucket") {
         CHECK(ie.strips[i].len == 16 * MiB);
         CHECK(ie.strips[i].offset % kAllocUnit == 0);
         buckets.insert(ie.strips[i].offset / bucket);
-        CHECK((ie.strips[i].offset + ie.strips[i].len - 1) / bucket == ie.strips[i].offset / bucket);
+        CHECK((ie.strips[i].offset + ie.strips[i].len - 1) / bucket ==
+              ie.strips[i].offset / bucket);
     }
     CHECK(buckets.size() == 4);
     CHECK(fmap_capacity(*m) >= 64 * MiB);

@@ -1,9 +1,10 @@
 // Layout and crc: our structs against the documented byte offsets and against
 // crc32 values computed by zlib directly.
+#include "famfs/format.h"
+
 #include <catch2/catch.hpp>
 
 #include "famfs/crc.h"
-#include "famfs/format.h"
 #include "famfs/uuid.h"
 #include "test_util.h"
 
@@ -44,8 +45,8 @@ TEST_CASE("log header crc covers magic, log_len, last_index but not next_index")
 }
 
 TEST_CASE("hand-built FILE entry decodes through our structs") {
-    RawEntry r = raw_file("dir/f", 3 << 20, {{0xa00000, 0x200000}, {0xe00000, 0x200000}}, 0640,
-                          1000, 1001);
+    RawEntry r =
+        raw_file("dir/f", 3 << 20, {{0xa00000, 0x200000}, {0xe00000, 0x200000}}, 0640, 1000, 1001);
     r.seal(7);
     LogEntry e;
     std::memcpy(&e, r.b, sizeof e);
@@ -75,8 +76,8 @@ TEST_CASE("hand-built MKDIR, INTERLEAVE and ADD_DAXDEV entries decode") {
     CHECK(e.mkdir.mode == 0711);
     CHECK(std::string(e.mkdir.relpath) == "a/b");
 
-    RawEntry s = raw_striped("s", 64 << 20, 0x200000,
-                             {{0x40000000, 0x1000000}, {0x80000000, 0x1000000}});
+    RawEntry s =
+        raw_striped("s", 64 << 20, 0x200000, {{0x40000000, 0x1000000}, {0x80000000, 0x1000000}});
     s.seal(2);
     std::memcpy(&e, s.b, sizeof e);
     CHECK(e.file.fmap.ext_type == ExtentType::Interleave);
@@ -110,7 +111,7 @@ TEST_CASE("our encoder writes the documented bytes") {
     CHECK(get_u64(log, 32) == 2);  // next_seqnum
     const uint8_t* e0 = log + 48;
     CHECK(get_u64(e0, 0) == 0);
-    CHECK(e0[8] == 1);                                                     // MKDIR
+    CHECK(e0[8] == 1);  // MKDIR
     CHECK(std::string(reinterpret_cast<const char*>(e0 + 16 + 12)) == "d");
     CHECK(get_u64(e0, 536) == zcrc(e0, 536));
     const uint8_t* e1 = log + 48 + 544;

@@ -1,8 +1,9 @@
 // fsck reports: clean, and each kind of damage named by its place and field.
+#include "famfs/fsck.h"
+
 #include <catch2/catch.hpp>
 
 #include "famfs/crc.h"
-#include "famfs/fsck.h"
 #include "test_util.h"
 
 using namespace famfs;

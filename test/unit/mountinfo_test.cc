@@ -1,8 +1,9 @@
+#include "famfs/mountinfo.h"
+
 #include <catch2/catch.hpp>
 #include <fstream>
 
 #include "famfs/error.h"
-#include "famfs/mountinfo.h"
 #include "test_util.h"
 
 using namespace famfs;

@@ -1,8 +1,9 @@
 // Replay of hand-built logs: good, torn tail, corrupt middle, hostile paths,
 // incremental replay, and the golden images written by upstream famfs.
+#include "famfs/replay.h"
+
 #include <catch2/catch.hpp>
 
-#include "famfs/replay.h"
 #include "test_util.h"
 
 using namespace famfs;
@@ -33,7 +34,8 @@ bool has_issue(const MetaTree& t, IssueKind k, uint64_t index, const std::string
 TEST_CASE("a good log replays into the expected tree") {
     TempDevice t;
     t.format();
-    std::vector<RawEntry> log = {raw_mkdir("a", 0750, 1, 2), raw_file("a/f", 100, {{0xa00000, 0x200000}}),
+    std::vector<RawEntry> log = {raw_mkdir("a", 0750, 1, 2),
+                                 raw_file("a/f", 100, {{0xa00000, 0x200000}}),
                                  raw_file("top", 3 << 20, {{0xc00000, 0x400000}}, 0600)};
     for (size_t i = 0; i < log.size(); ++i) log[i].seal(i);
     write_raw_log(t.path, log);
@@ -117,12 +119,16 @@ TEST_CASE("hostile paths are rejected by replay") {
     t.format();
     const std::string long_name(80, 'x');
     std::vector<RawEntry> log = {
-        raw_mkdir("/abs"),          raw_mkdir("a/../../etc"), raw_mkdir("a//b"),
-        raw_mkdir(""),              raw_mkdir("."),           raw_mkdir("ok/"),
+        raw_mkdir("/abs"),
+        raw_mkdir("a/../../etc"),
+        raw_mkdir("a//b"),
+        raw_mkdir(""),
+        raw_mkdir("."),
+        raw_mkdir("ok/"),
         raw_file("f", 10, {{0xa00000, 0x200000}}),
-        raw_file("f/under", 10, {{0xc00000, 0x200000}}),      // a file under a file
-        raw_file("f", 10, {{0xe00000, 0x200000}}),            // duplicate: keep the first
-        raw_file("past", 10, {{1ULL << 40, 0x200000}}),       // past the device
+        raw_file("f/under", 10, {{0xc00000, 0x200000}}),  // a file under a file
+        raw_file("f", 10, {{0xe00000, 0x200000}}),        // duplicate: keep the first
+        raw_file("past", 10, {{1ULL << 40, 0x200000}}),   // past the device
         raw_file("unaligned", 10, {{0xa00001, 0x200000}}),
         raw_file("short", 5 << 20, {{0x1000000, 0x200000}}),  // extents smaller than size
     };
@@ -204,7 +210,8 @@ TEST_CASE("golden populated image replays exactly as upstream wrote it") {
     CHECK(r.tree.next_index() == 6);
     CHECK(r.tree.file_count() == 4);
     CHECK(r.tree.dir_count() == 2);
-    const uint32_t crcs[] = {0x13478a66, 0x11a7ff44, 0x5c349025, 0x03e0de1b, 0xd95fa292, 0x13a8f920};
+    const uint32_t crcs[] = {0x13478a66, 0x11a7ff44, 0x5c349025,
+                             0x03e0de1b, 0xd95fa292, 0x13a8f920};
     for (int i = 0; i < 6; ++i) CHECK(r.log.entry(i).crc == crcs[i]);
 
     const Node* f1 = r.tree.resolve("dir1/f1");

@@ -26,7 +26,7 @@ inline constexpr uint32_t kOmfMajor = 2;
 inline constexpr uint32_t kOmfMinor = 2;
 inline constexpr uint64_t kLogMagic = 0x0badcafef00dULL;
 
-inline constexpr uint64_t kAllocUnit = 2ULL << 20;       // 2 MiB
+inline constexpr uint64_t kAllocUnit = 2ULL << 20;         // 2 MiB
 inline constexpr uint64_t kSuperblockRegion = 2ULL << 20;  // sb owns [0, 2 MiB)
 inline constexpr uint64_t kLogOffset = 2ULL << 20;
 inline constexpr uint64_t kDefaultLogLen = 8ULL << 20;
