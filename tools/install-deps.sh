@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs, from Debian 12's archive, everything famfs-fused needs to build,
-# run and test (including the qemu VM harness). Idempotent: only missing
-# packages are installed, and apt's lists are refreshed only when needed.
+# run and test (including the qemu VM harness and the kernel series).
+# Idempotent: only missing packages are installed, and apt's lists are
+# refreshed only when needed.
 set -euo pipefail
 
 packages=(
@@ -13,6 +14,8 @@ packages=(
   util-linux kmod xz-utils python3 systemd attr
   # VM harness (test/vm)
   qemu-system-x86 busybox-static ndctl daxctl cpio
+  # the famfs kernel series (fuse-patches/: builds Linux 7.3 from Debian's source)
+  git bc flex bison libelf-dev libssl-dev
 )
 
 missing=()
