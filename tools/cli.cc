@@ -1,6 +1,7 @@
 #include "cli.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <filesystem>
@@ -158,6 +159,13 @@ Target resolve(const GlobalOptions& g, const std::string& path) {
     } catch (const Error& e) {
         throw CommandError(kExitUsage, e.what());
     }
+}
+
+Ownership parse_ownership(const std::string& mode, int64_t uid, int64_t gid) {
+    if (uid < -1 || uid > UINT32_MAX || gid < -1 || gid > UINT32_MAX)
+        usage_error("uid and gid must be between 0 and {}", UINT32_MAX);
+    return {parse_mode(mode, "mode"), uid >= 0 ? static_cast<uint32_t>(uid) : getuid(),
+            gid >= 0 ? static_cast<uint32_t>(gid) : getgid()};
 }
 
 Device open_device(const std::string& device, Device::Access access) {

@@ -93,6 +93,12 @@ void add_mount_commands(CLI::App& app, GlobalOptions& g);
 uint64_t parse_size(const std::string& text, const std::string& what);
 // "0644", "755": octal permission bits.
 uint32_t parse_mode(const std::string& text, const std::string& what);
+// The -m/-u/-g options of creat and mkdir: octal permission bits, and a uid
+// and gid where -1 means the caller's.
+struct Ownership {
+    uint32_t mode, uid, gid;
+};
+Ownership parse_ownership(const std::string& mode, int64_t uid, int64_t gid);
 // A plain unsigned number (decimal or 0x hex).
 uint64_t parse_u64(const std::string& text, const std::string& what);
 

@@ -99,11 +99,10 @@ int run_creat(const GlobalOptions& g, const CreatArgs& a) {
     }
 
     FileSpec base;
-    base.mode = parse_mode(a.mode, "mode");
-    if (a.uid < -1 || a.uid > UINT32_MAX || a.gid < -1 || a.gid > UINT32_MAX)
-        usage_error("uid and gid must be between 0 and {}", UINT32_MAX);
-    base.uid = a.uid >= 0 ? static_cast<uint32_t>(a.uid) : getuid();
-    base.gid = a.gid >= 0 ? static_cast<uint32_t>(a.gid) : getgid();
+    const Ownership own = parse_ownership(a.mode, a.uid, a.gid);
+    base.mode = own.mode;
+    base.uid = own.uid;
+    base.gid = own.gid;
     const int nil = !a.nstrips.empty() + !a.nbuckets.empty() + !a.chunk.empty();
     if (nil != 0 && nil != 3)
         usage_error("interleaving needs all of -N NSTRIPS, -B NBUCKETS and -C CHUNKSIZE");
