@@ -11,7 +11,6 @@
 
 #include "cli.h"
 #include "famfs/cache.h"
-#include "plan.h"
 
 namespace famfs::cli {
 
@@ -42,7 +41,9 @@ std::string shown(const Target& dest, const std::string& rel) {
 
 class Copier {
 public:
-    Copier(const CpArgs& a, const Target& dest, Plan& plan) : a_(a), dest_(dest), plan_(plan) {}
+    using Kind = Filesystem::Batch::Kind;
+    Copier(const CpArgs& a, const Target& dest, Filesystem::Batch& batch)
+        : a_(a), dest_(dest), batch_(batch) {}
 
     void plan_source(const std::string& src, const std::string& rel) {
         struct stat st;
@@ -65,20 +66,20 @@ public:
 private:
     void plan_file(const std::string& src, const std::string& rel, const struct stat& st) {
         const uint64_t size = static_cast<uint64_t>(st.st_size);
-        switch (plan_.kind(rel)) {
-            case Plan::Kind::Dir:
+        switch (batch_.kind(rel)) {
+            case Kind::Dir:
                 command_error("cannot overwrite directory '{}' with non-directory '{}'",
                               shown(dest_, rel), src);
-            case Plan::Kind::File:
+            case Kind::File:
                 // Restartable: a destination of the right size is taken as done.
-                if (plan_.file_size(rel) != size)
+                if (batch_.file_size(rel) != size)
                     command_error(
                         "'{}' already exists with size {}, but '{}' has {} bytes; famfs "
                         "files cannot be resized or replaced",
-                        shown(dest_, rel), plan_.file_size(rel), src, size);
+                        shown(dest_, rel), batch_.file_size(rel), src, size);
                 ops_.push_back({Op::Kind::Skip, src, rel, size, 0});
                 return;
-            case Plan::Kind::None:
+            case Kind::None:
                 break;
         }
         if (size == 0) {
@@ -94,19 +95,19 @@ private:
         spec.mode = st.st_mode & 07777;
         spec.uid = getuid();
         spec.gid = getgid();
-        plan_.add_file(spec);
+        batch_.create_file(spec);
         ops_.push_back({Op::Kind::Create, src, rel, size, spec.mode});
     }
 
     void plan_dir(const std::string& src, const std::string& rel, const struct stat& st) {
-        switch (plan_.kind(rel)) {
-            case Plan::Kind::File:
+        switch (batch_.kind(rel)) {
+            case Kind::File:
                 command_error("cannot overwrite non-directory '{}' with directory '{}'",
                               shown(dest_, rel), src);
-            case Plan::Kind::Dir:
+            case Kind::Dir:
                 break;  // merge into it (a rerun, or cp -r into an existing tree)
-            case Plan::Kind::None:
-                plan_.add_dir(rel, false, false);
+            case Kind::None:
+                batch_.mkdir({rel, st.st_mode & 07777, getuid(), getgid()});
                 ops_.push_back({Op::Kind::Mkdir, src, rel, 0, st.st_mode & 07777});
                 break;
         }
@@ -135,7 +136,7 @@ private:
 
     const CpArgs& a_;
     const Target& dest_;
-    Plan& plan_;
+    Filesystem::Batch& batch_;
     std::vector<Op> ops_;
     std::vector<std::string> warnings_;
 };
@@ -176,44 +177,28 @@ int run_cp(const GlobalOptions& g, const CpArgs& a) {
     std::vector<Op> ops;
     std::vector<const Node*> nodes;
     {
+        // Every file and directory is checked and allocated (staged) before
+        // the first entry is appended: cp either copies all or changes nothing.
         auto batch = fs->batch();
-        Plan plan(*fs);
-        const Plan::Kind dest_kind = plan.kind(dest.relpath);
-        if (srcs.size() > 1 && dest_kind != Plan::Kind::Dir)
+        const auto dest_kind = batch.kind(dest.relpath);
+        if (srcs.size() > 1 && dest_kind != Copier::Kind::Dir)
             usage_error("target '{}' is not a directory", a.paths.back());
-        Copier copier(a, dest, plan);
+        Copier copier(a, dest, batch);
         for (const std::string& src : srcs) {
             std::string s = src;
             while (s.size() > 1 && s.back() == '/') s.pop_back();
             const std::string name = std::filesystem::path(s).filename().string();
             copier.plan_source(
-                s, dest_kind == Plan::Kind::Dir ? join(dest.relpath, name) : dest.relpath);
+                s, dest_kind == Copier::Kind::Dir ? join(dest.relpath, name) : dest.relpath);
         }
         ops = copier.ops();
+        batch.commit();
+        // Only now that the whole copy holds, so a failing cp stays one line.
         for (const std::string& w : copier.warnings())
             std::fprintf(stderr, "famfs cp: warning: %s\n", w.c_str());
-        for (const Op& op : ops) {
-            if (op.kind == Op::Kind::Mkdir) {
-                DirSpec d;
-                d.relpath = op.relpath;
-                d.mode = op.mode;
-                d.uid = getuid();
-                d.gid = getgid();
-                batch.mkdir(d);
-                nodes.push_back(nullptr);
-            } else if (op.kind == Op::Kind::Create) {
-                FileSpec f;
-                f.relpath = op.relpath;
-                f.size = op.size;
-                f.mode = op.mode;
-                f.uid = getuid();
-                f.gid = getgid();
-                nodes.push_back(&batch.create_file(f));
-            } else {
-                nodes.push_back(nullptr);
-            }
-        }
     }
+    for (const Op& op : ops)
+        nodes.push_back(op.kind == Op::Kind::Create ? fs->tree().resolve(op.relpath) : nullptr);
     uint64_t files = 0, dirs = 0, skipped = 0, bytes = 0;
     for (size_t i = 0; i < ops.size(); ++i) {
         const Op& op = ops[i];

@@ -10,7 +10,6 @@
 #include "cli.h"
 #include "famfs/cache.h"
 #include "famfs/pattern.h"
-#include "plan.h"
 
 namespace famfs::cli {
 
@@ -127,26 +126,20 @@ int run_creat(const GlobalOptions& g, const CreatArgs& a) {
     }
 
     auto fs = open_fs(g, device, /*writable=*/true);
-    std::vector<const Node*> nodes;
-    nodes.reserve(items.size());
     {
-        auto batch = fs->batch();  // one lock, one catch-up for the whole command
-        Plan plan(*fs);
+        // One lock and one catch-up for the whole command; every file is
+        // checked and allocated before the first entry is appended.
+        auto batch = fs->batch();
         for (const Item& it : items) {
             FileSpec spec = base;
             spec.relpath = it.relpath;
             spec.size = it.size;
-            plan.add_file(spec);
+            batch.create_file(spec);
         }
-        for (const Item& it : items) {
-            FileSpec spec = base;
-            spec.relpath = it.relpath;
-            spec.size = it.size;
-            nodes.push_back(&batch.create_file(spec));
-        }
+        batch.commit();
     }
     for (size_t i = 0; i < items.size(); ++i) {
-        if (items[i].seed) fill(*fs, *nodes[i], *items[i].seed);
+        if (items[i].seed) fill(*fs, *fs->tree().resolve(items[i].relpath), *items[i].seed);
         if (a.verbose)
             std::printf("%s: %llu bytes%s\n", items[i].shown.c_str(),
                         static_cast<unsigned long long>(items[i].size),

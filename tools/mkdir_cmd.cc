@@ -4,7 +4,6 @@
 #include <cstdio>
 
 #include "cli.h"
-#include "plan.h"
 
 namespace famfs::cli {
 
@@ -40,16 +39,19 @@ int run_mkdir(const GlobalOptions& g, const MkdirArgs& a) {
         rel.push_back(t.relpath);
     }
     auto fs = open_fs(g, device, /*writable=*/true);
-    auto batch = fs->batch();
-    Plan plan(*fs);
     std::vector<bool> needed;
-    for (const std::string& r : rel) needed.push_back(plan.add_dir(r, a.parents, a.parents));
+    {
+        auto batch = fs->batch();  // all paths are checked before any is created
+        for (const std::string& r : rel) {
+            DirSpec spec = base;
+            spec.relpath = r;
+            needed.push_back(batch.mkdir(spec, a.parents, a.parents));
+        }
+        batch.commit();
+    }
     std::string last_new;
     for (size_t i = 0; i < rel.size(); ++i) {
         if (!needed[i]) continue;
-        DirSpec spec = base;
-        spec.relpath = rel[i];
-        batch.mkdir(spec, a.parents);
         last_new = rel[i];
         if (a.verbose) std::printf("%s\n", a.paths[i].c_str());
     }

@@ -132,16 +132,39 @@ Allocator Filesystem::allocator_snapshot() const {
 }
 
 Filesystem::Batch::Batch(Filesystem& fs) : fs_(fs), lock_(fs.dev_) {
-    fs_.require_owner("create files");
+    fs_.require_owner("create files or directories");
     if (!fs_.dev_.writable()) fail(EROFS, "{} is opened read-only", fs_.dev_.path());
     fs_.catch_up_locked();
 }
 
+Filesystem::Batch::~Batch() {
+    // Staged allocations that were never appended: forget them by rebuilding
+    // the free-space map from the tree next time.
+    if (!committed_ && !staged_.empty()) fs_.alloc_.reset();
+}
+
 Filesystem::Batch Filesystem::batch() { return Batch(*this); }
 
-const Node& Filesystem::create_file(const FileSpec& spec) { return batch().create_file(spec); }
-const Node& Filesystem::mkdir(const DirSpec& spec) { return batch().mkdir(spec, false); }
-const Node& Filesystem::mkdir_p(const DirSpec& spec) { return batch().mkdir(spec, true); }
+const Node& Filesystem::create_file(const FileSpec& spec) {
+    Batch b(*this);
+    b.create_file(spec);
+    b.commit();
+    return *tree_.resolve(spec.relpath);
+}
+
+const Node& Filesystem::mkdir(const DirSpec& spec) {
+    Batch b(*this);
+    b.mkdir(spec);
+    b.commit();
+    return *tree_.resolve(spec.relpath);
+}
+
+const Node& Filesystem::mkdir_p(const DirSpec& spec) {
+    Batch b(*this);
+    b.mkdir(spec, /*parents=*/true);
+    b.commit();
+    return *tree_.resolve(spec.relpath);
+}
 
 namespace {
 
@@ -150,39 +173,60 @@ void copy_path(char (&dst)[kMaxPathLen], const std::string& path) {
     std::memcpy(dst, path.data(), path.size());
 }
 
-// The parent directory must exist (no implicit parents from our own writes).
-const Node& existing_parent(const MetaTree& tree, std::string_view relpath) {
+std::string_view parent_of(std::string_view relpath) {
     const size_t slash = relpath.rfind('/');
-    const std::string_view parent = slash == std::string_view::npos ? "" : relpath.substr(0, slash);
-    const Node* p = tree.resolve(parent);
-    if (!p) fail(ENOENT, "parent directory '{}' does not exist (use mkdir -p)", parent);
-    if (!p->is_dir()) fail(ENOTDIR, "'{}' is not a directory", parent);
-    return *p;
+    return slash == std::string_view::npos ? std::string_view() : relpath.substr(0, slash);
 }
 
 }  // namespace
 
-const Node& Filesystem::create_file_locked(const FileSpec& spec) {
+Filesystem::Batch::Kind Filesystem::Batch::kind(std::string_view relpath) const {
+    if (const Node* n = fs_.tree_.resolve(relpath)) return n->is_dir() ? Kind::Dir : Kind::File;
+    auto it = staged_kind_.find(std::string(relpath));
+    return it == staged_kind_.end() ? Kind::None : it->second;
+}
+
+uint64_t Filesystem::Batch::file_size(std::string_view relpath) const {
+    if (const Node* n = fs_.tree_.resolve(relpath)) return n->is_dir() ? 0 : n->size;
+    auto it = staged_size_.find(std::string(relpath));
+    return it == staged_size_.end() ? 0 : it->second;
+}
+
+void Filesystem::Batch::stage(const LogEntry& e, std::string relpath, Kind k, uint64_t size) {
+    staged_.push_back(e);
+    if (k == Kind::File) staged_size_[relpath] = size;
+    staged_kind_[std::move(relpath)] = k;
+}
+
+void Filesystem::Batch::create_file(const FileSpec& spec) {
     if (std::string why = check_relpath(spec.relpath); !why.empty())
         fail(EINVAL, "invalid famfs path '{}': {}", spec.relpath, why);
     if (spec.size == 0)
         fail(EINVAL, "'{}': famfs files are pre-allocated; give a size > 0", spec.relpath);
-    if (tree_.resolve(spec.relpath)) fail(EEXIST, "'{}' already exists", spec.relpath);
-    existing_parent(tree_, spec.relpath);
+    if (kind(spec.relpath) != Kind::None) fail(EEXIST, "'{}' already exists", spec.relpath);
+    const std::string_view parent = parent_of(spec.relpath);
+    switch (kind(parent)) {
+        case Kind::Dir:
+            break;
+        case Kind::File:
+            fail(ENOTDIR, "'{}' is not a directory", parent);
+        case Kind::None:
+            fail(ENOENT, "parent directory '{}' does not exist (use mkdir -p)", parent);
+    }
 
+    const Superblock& sb = fs_.superblock();
     std::optional<Fmap> m;
     if (spec.interleave) {
-        if (std::string why =
-                check_interleave(*spec.interleave, superblock().daxdev.size, superblock().log_len);
+        if (std::string why = check_interleave(*spec.interleave, sb.daxdev.size, sb.log_len);
             !why.empty())
             fail(EINVAL, "'{}': interleave parameters: {}", spec.relpath, why);
-        m = alloc_->allocate_interleaved(spec.size, *spec.interleave);
+        m = fs_.alloc_->allocate_interleaved(spec.size, *spec.interleave);
     } else {
-        m = alloc_->allocate(spec.size);
+        m = fs_.alloc_->allocate(spec.size);
     }
     if (!m)
         fail(ENOSPC, "no room for '{}' ({} bytes): {} bytes free on {}", spec.relpath, spec.size,
-             alloc_->free_bytes(), dev_.path());
+             fs_.alloc_->free_bytes(), fs_.dev_.path());
 
     LogEntry e{};
     e.type = EntryType::File;
@@ -193,43 +237,68 @@ const Node& Filesystem::create_file_locked(const FileSpec& spec) {
     e.file.mode = spec.mode & 07777;
     copy_path(e.file.relpath, spec.relpath);
     e.file.fmap = *m;
-    append_entry(log_, e);
-    catch_up_locked();
-    const Node* n = tree_.resolve(spec.relpath);
-    if (!n) fail(EIO, "'{}' was logged but did not replay; run famfs fsck", spec.relpath);
-    return *n;
+    stage(e, spec.relpath, Kind::File, spec.size);
 }
 
-const Node& Filesystem::mkdir_locked(const DirSpec& spec, bool parents) {
+bool Filesystem::Batch::mkdir(const DirSpec& spec, bool parents, bool exist_ok) {
+    if (spec.relpath.empty()) {
+        if (parents || exist_ok) return false;
+        fail(EEXIST, "'/': the root directory already exists");
+    }
     if (std::string why = check_relpath(spec.relpath); !why.empty())
         fail(EINVAL, "invalid famfs path '{}': {}", spec.relpath, why);
-    auto parts = split_path(spec.relpath);
+    // Check every component before staging any, so a failure stages nothing.
+    const auto parts = split_path(spec.relpath);
+    std::vector<std::string> missing;
     std::string prefix;
-    const Node* last = nullptr;
     for (size_t i = 0; i < parts.size(); ++i) {
         if (!prefix.empty()) prefix += '/';
         prefix += parts[i];
-        const bool final = i + 1 == parts.size();
-        if (const Node* n = tree_.resolve(prefix)) {
-            if (!n->is_dir()) fail(ENOTDIR, "'{}' exists and is not a directory", prefix);
-            if (final && !parents) fail(EEXIST, "'{}' already exists", prefix);
-            last = n;
-            continue;
+        const bool last = i + 1 == parts.size();
+        switch (kind(prefix)) {
+            case Kind::Dir:
+                if (last && !parents && !exist_ok) fail(EEXIST, "'{}' already exists", prefix);
+                break;
+            case Kind::File:
+                fail(ENOTDIR, "'{}' exists and is not a directory", prefix);
+            case Kind::None:
+                if (!last && !parents)
+                    fail(ENOENT, "parent directory '{}' does not exist (use mkdir -p)", prefix);
+                missing.push_back(prefix);
+                break;
         }
-        if (!final && !parents)
-            fail(ENOENT, "parent directory '{}' does not exist (use mkdir -p)", prefix);
+    }
+    for (const std::string& path : missing) {
         LogEntry e{};
         e.type = EntryType::Mkdir;
         e.mkdir.uid = spec.uid;
         e.mkdir.gid = spec.gid;
         e.mkdir.mode = spec.mode & 07777;
-        copy_path(e.mkdir.relpath, prefix);
-        append_entry(log_, e);
-        catch_up_locked();
-        last = tree_.resolve(prefix);
-        if (!last) fail(EIO, "'{}' was logged but did not replay; run famfs fsck", prefix);
+        copy_path(e.mkdir.relpath, path);
+        stage(e, path, Kind::Dir, 0);
     }
-    return *last;
+    return !missing.empty();
+}
+
+void Filesystem::Batch::commit() {
+    if (committed_) fail(EINVAL, "this batch was already committed");
+    const uint64_t free_slots = fs_.log_.capacity() - fs_.log_.published_count();
+    if (staged_.size() > free_slots)
+        fail(ENOSPC,
+             "the famfs log is full: {} entries needed, {} slots left (of {}); nothing was "
+             "created",
+             staged_.size(), free_slots, fs_.log_.capacity());
+    committed_ = true;
+    for (const LogEntry& e : staged_) append_entry(fs_.log_, e);
+    // Replay what we appended. The allocator already holds the staged
+    // extents, so count the new files as marked rather than marking them
+    // twice (which would look like collisions).
+    replay(fs_.log_, fs_.tree_, /*torn_tail_is_final=*/true);
+    fs_.alloc_synced_files_ = fs_.tree_.files_in_log_order().size();
+    for (const auto& [path, k] : staged_kind_)
+        if (!fs_.tree_.resolve(path))
+            fail(EIO, "'{}' was logged but did not replay; run famfs fsck {}", path,
+                 fs_.dev_.path());
 }
 
 size_t Filesystem::write_data(const Node& f, uint64_t off, const void* src, size_t len) {

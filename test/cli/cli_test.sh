@@ -322,9 +322,9 @@ run "$FAMFS" fsck --json "$C"
 step "client refusal"
 echo "11111111-2222-4333-8444-555555555555" >"$T/other_uuid"
 sum=$(meta_sum "$DEV")
-expect_fail "creat from a client host" "famfs creat: cannot create files: this host is a client" \
+expect_fail "creat from a client host" "famfs creat: cannot create files or directories: this host is a client" \
     env FAMFS_SYSTEM_UUID_FILE="$T/other_uuid" "$FAMFS" --device "$DEV" creat -s 2M client-file
-expect_fail "mkdir from a client host (--system-uuid-file)" "famfs mkdir: cannot create files: this host is a client" \
+expect_fail "mkdir from a client host (--system-uuid-file)" "famfs mkdir: cannot create files or directories: this host is a client" \
     "$FAMFS" --system-uuid-file "$T/other_uuid" --device "$DEV" mkdir client-dir
 [ "$(meta_sum "$DEV")" = "$sum" ] && pass "client commands changed nothing" || fail "a client changed the device"
 expect 0 "a client can still read (verify)" env FAMFS_SYSTEM_UUID_FILE="$T/other_uuid" "$FAMFS" --device "$DEV" verify -S 42 d1/f1

@@ -106,6 +106,7 @@ TEST_CASE("a full log is a clear error and writes nothing") {
     {
         auto b = fs->batch();
         for (uint64_t i = 0; i < cap; ++i) b.mkdir({"d" + std::to_string(i)});
+        b.commit();
     }
     CHECK(fs->log().published_count() == cap);
     try {
@@ -181,4 +182,44 @@ TEST_CASE("the system uuid file is created once and then reused") {
     CHECK(a == b);
     std::ofstream(t.dir + "/garbage") << "not-a-uuid\n";
     CHECK(error_of([&] { load_system_uuid(t.dir + "/garbage"); }) == EINVAL);
+}
+
+TEST_CASE("a batch is all or nothing, and an uncommitted one leaves no trace") {
+    TempDevice t(128ULL << 20);
+    t.format();
+    auto fs = t.open_owner();
+    fs->mkdir({"d"});
+    const uint64_t n = fs->log().published_count();
+    {
+        auto b = fs->batch();
+        b.create_file({"d/a", 4 << 20});
+        CHECK(b.kind("d/a") == Filesystem::Batch::Kind::File);
+        CHECK(b.file_size("d/a") == (4u << 20));
+        CHECK(b.mkdir({"e/f"}, /*parents=*/true));
+        CHECK(b.kind("e") == Filesystem::Batch::Kind::Dir);
+        b.create_file({"e/f/g", 1 << 20});                              // under a staged directory
+        CHECK(error_of([&] { b.create_file({"d/a", 1}); }) == EEXIST);  // staged already
+        CHECK(error_of([&] { b.create_file({"d/a/x", 1}); }) == ENOTDIR);  // under a staged file
+        CHECK(error_of([&] { b.create_file({"big", 1ULL << 40}); }) == ENOSPC);
+        CHECK(b.staged() == 4);
+        // Destroyed without commit: nothing is written.
+    }
+    CHECK(fs->log().published_count() == n);
+    CHECK_FALSE(fs->tree().resolve("d/a"));
+    // ...and the staged allocations were rolled back: the first free unit is reused.
+    const Node& a = fs->create_file({"d/a", 2 << 20});
+    CHECK(a.fmap.se[0].offset == 0xa00000);
+    {
+        auto b = fs->batch();
+        b.mkdir({"x"});
+        b.create_file({"x/1", 2 << 20});
+        b.commit();
+    }
+    CHECK(fs->tree().resolve("x/1"));
+    CHECK(fs->log().published_count() == n + 3);
+    // Files committed by a batch are not marked twice (no false collisions).
+    CHECK(fs->tree().issues().empty());
+    fs->create_file({"x/2", 2 << 20});
+    CHECK(fs->tree().issues().empty());
+    CHECK(fs->tree().resolve("x/2")->fmap.se[0].offset == 0xe00000);
 }

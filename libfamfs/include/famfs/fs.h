@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "famfs/allocator.h"
@@ -70,16 +71,16 @@ public:
     // Replays entries appended since the last call (by this or another host).
     ReplayResult refresh();
 
-    // Owner-only mutations. Each takes the device lock, catches up with the
-    // log, validates, allocates and appends one entry. Errors leave the device
-    // unchanged. Return the new node (owned by tree()).
+    // Owner-only mutations, one at a time: each is a Batch of one. Errors
+    // leave the device unchanged. Return the new node (owned by tree()).
     const Node& create_file(const FileSpec& spec);
     const Node& mkdir(const DirSpec& spec);
     // mkdir -p: creates missing components (with spec's attributes); returns
     // the last one. An existing directory is fine; an existing file is not.
     const Node& mkdir_p(const DirSpec& spec);
 
-    // Batch: many creations under one lock (famfs creat --multi, cp -r).
+    // Many creations that succeed or fail together (famfs creat --multi,
+    // mkdir, cp -r): staged and checked first, appended by commit().
     class Batch;
     Batch batch();
 
@@ -97,8 +98,6 @@ private:
     Filesystem(Device dev, std::string uuid_file);
     void require_owner(std::string_view what) const;
     void catch_up_locked();
-    const Node& create_file_locked(const FileSpec& spec);
-    const Node& mkdir_locked(const DirSpec& spec, bool parents);
     void sync_allocator();
 
     Device dev_;
@@ -111,17 +110,47 @@ private:
     size_t alloc_synced_files_ = 0;  // tree_.files_in_log_order() prefix already marked
 };
 
+// Owner-only. Holds the device lock from construction (which also catches up
+// with the log) to destruction. Each create_file/mkdir is checked against the
+// tree *and* what the batch already staged, and allocated, but nothing is
+// written until commit(), which first checks that the log has a slot for
+// every staged entry. A batch that throws or is destroyed without commit()
+// leaves the device as it was.
 class Filesystem::Batch {
 public:
     explicit Batch(Filesystem& fs);
-    const Node& create_file(const FileSpec& spec) { return fs_.create_file_locked(spec); }
-    const Node& mkdir(const DirSpec& spec, bool parents = false) {
-        return fs_.mkdir_locked(spec, parents);
-    }
+    ~Batch();
+    Batch(const Batch&) = delete;
+    Batch& operator=(const Batch&) = delete;
+
+    enum class Kind { None, Dir, File };
+    // What `relpath` is, or will be once committed. "" is the root.
+    Kind kind(std::string_view relpath) const;
+    // Size of an existing or staged file (0 if none).
+    uint64_t file_size(std::string_view relpath) const;
+
+    // Stages one file: the path must be free and its parent a directory;
+    // allocates its extents. Throws Error, staging nothing, when it cannot.
+    void create_file(const FileSpec& spec);
+    // Stages one directory. With `parents`, missing ancestors are staged too
+    // (with spec's attributes). An existing directory is an error unless
+    // `exist_ok` (or `parents`). Returns false when nothing needed staging.
+    bool mkdir(const DirSpec& spec, bool parents = false, bool exist_ok = false);
+
+    size_t staged() const { return staged_.size(); }
+    // Appends the staged entries in order and replays them. Throws (writing
+    // nothing) when the log lacks room for all of them.
+    void commit();
 
 private:
+    void stage(const LogEntry& e, std::string relpath, Kind kind, uint64_t size);
+
     Filesystem& fs_;
     DeviceLock lock_;
+    std::vector<LogEntry> staged_;
+    std::unordered_map<std::string, Kind> staged_kind_;
+    std::unordered_map<std::string, uint64_t> staged_size_;
+    bool committed_ = false;
 };
 
 template <typename Fn>
