@@ -49,7 +49,7 @@ fi
 
 mkdir -p "$RUNS"
 # Keep the last five runs.
-ls -1d "$RUNS"/run-* 2>/dev/null | head -n -4 | xargs -r rm -rf
+{ ls -1d "$RUNS"/run-* 2>/dev/null || true; } | head -n -4 | xargs -r rm -rf  # none yet on a new machine
 RUN=$(mktemp -d "$RUNS/run-$(date +%Y%m%d-%H%M%S)-XXXX")
 chmod 755 "$RUN"
 echo "boot-test: kernel $KERNEL"
