@@ -93,6 +93,13 @@ FsckReport fsck(const Device& dev, const FsckOptions& opt) {
     } else {
         r.log_header_valid = true;
     }
+    // next_seqnum is published just before next_index, so a crash between the
+    // two leaves it one ahead (harmless: the next append sets both). Any
+    // other difference was not written by famfs.
+    if (hdr.next_seqnum != hdr.next_index && hdr.next_seqnum != hdr.next_index + 1)
+        add("log header", kNoLogIndex, "log-header", "next_seqnum",
+            fmt::format("{}, but next_index is {} (they must be equal)", hdr.next_seqnum,
+                        hdr.next_index));
     r.log_capacity = log_last_index(log_len) + 1;
     const auto* log = reinterpret_cast<const Log*>(dev.base() + kLogOffset);
     auto published_now = [&] {

@@ -115,7 +115,10 @@ uint64_t append_entry(const LogView& log, LogEntry entry) {
 
     // Publish. Readers read next_index and then the entries below it, so
     // next_index is stored last, with release ordering.
-    __atomic_store_n(&h.next_seqnum, h.next_seqnum + 1, __ATOMIC_RELAXED);
+    // next_seqnum is derived from the index (seqnum == index), not
+    // incremented: a crash between these two stores leaves it one ahead, and
+    // the next append puts it right again.
+    __atomic_store_n(&h.next_seqnum, index + 1, __ATOMIC_RELAXED);
     __atomic_store_n(&h.next_index, index + 1, __ATOMIC_RELEASE);
     flush(&h, sizeof h);
     return index;

@@ -114,3 +114,25 @@ TEST_CASE("fsck: an extent that overlaps another file is a collision, with a val
     for (const FsckProblem& p : r.problems) collision |= p.kind == "collision";
     CHECK(collision);
 }
+
+TEST_CASE("fsck: next_seqnum must match next_index (one ahead is a harmless torn publish)") {
+    TempDevice t;
+    populate(t);
+    auto set_seqnum = [&](uint64_t v) {
+        Device d = Device::open(t.path, Device::Access::ReadWrite);
+        d.at<LogHeader>(kLogOffset)->next_seqnum = v;
+    };
+    set_seqnum(4);  // next_index is 3: a crash between the two header stores
+    CHECK(check(t).clean());
+    {
+        // The next append puts both right again.
+        auto fs = t.open_owner();
+        fs->mkdir({"after-crash"});
+        CHECK(fs->log().header().next_seqnum == 4);
+        CHECK(fs->log().header().next_index == 4);
+    }
+    set_seqnum(9);
+    FsckReport r = check(t);
+    CHECK_FALSE(r.clean());
+    CHECK(reports(r, "log header", "next_seqnum"));
+}
