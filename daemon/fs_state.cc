@@ -25,8 +25,6 @@ constexpr std::string_view kFmapXattr = "user.famfs.fmap";
 // child at position i (log order, never reordered) is followed by i + 3.
 constexpr uint64_t kFirstChildCookie = 2;
 
-bool is_dot_or_dotdot(std::string_view n) { return n == "." || n == ".."; }
-
 }  // namespace
 
 std::string_view to_string(Op op) {
@@ -50,7 +48,6 @@ FsState::FsState(const std::string& device, const StateOptions& opt)
     zero_copy_reads_ =
         opt.zero_copy_reads.value_or(fs_->device().kind() == DeviceKind::EmulatedFile);
     clock_gettime(CLOCK_REALTIME, &start_time_);
-    entries_replayed_ = fs_->tree().next_index();
 }
 
 // ---- helpers (caller holds tree_mu_) ----------------------------------------
@@ -64,10 +61,7 @@ void FsState::fill_attr_locked(const Node& n, struct stat& st) const {
     st.st_uid = n.uid;
     st.st_gid = n.gid;
     if (n.is_dir()) {
-        size_t subdirs = 0;
-        for (uint64_t c : n.children)
-            if (const Node* cn = fs_->tree().get(c); cn && cn->is_dir()) ++subdirs;
-        st.st_nlink = 2 + subdirs;
+        st.st_nlink = 2 + n.subdirs;
         st.st_size = static_cast<off_t>(n.children.size());
     } else {
         st.st_nlink = 1;
@@ -125,10 +119,7 @@ uint64_t FsState::refresh_if_needed() {
         const MetaTree& tree = fs_->tree();
         const uint64_t first = tree.next_index();
         r = fs_->refresh();
-        if (r.applied) {
-            refresh_count_.fetch_add(1, std::memory_order_relaxed);
-            entries_replayed_.store(tree.next_index(), std::memory_order_relaxed);
-        }
+        if (r.applied) refresh_count_.fetch_add(1, std::memory_order_relaxed);
         if (invalidate_dir_) {
             // Entry i created inode i + 2 (if replay accepted it), so its
             // parent gained a child; an implicit parent is new itself, so
@@ -276,7 +267,7 @@ int FsState::readdir(uint64_t ino, uint64_t offset, bool plus,
             fill_attr_locked(*c, de.attr);
         }
         if (!emit(de)) break;
-        if (plus && !is_dot_or_dotdot(c->name)) ref_locked(c->ino);
+        if (plus) ref_locked(c->ino);  // replay never admits "." or ".." as a name
     }
     return 0;
 }

@@ -194,7 +194,6 @@ private:
     std::array<std::atomic<uint64_t>, static_cast<size_t>(Op::kCount)> counters_{};
     std::atomic<uint64_t> refresh_checks_{0};
     std::atomic<uint64_t> refresh_count_{0};
-    std::atomic<uint64_t> entries_replayed_{0};
     std::atomic<uint64_t> bytes_read_{0};
     std::atomic<uint64_t> bytes_written_{0};
 };

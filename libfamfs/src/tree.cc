@@ -167,9 +167,10 @@ Node& MetaTree::make_node(uint64_t ino, NodeType type, Node& parent, std::string
     parent.children.push_back(ino);
     parent.by_name.emplace(std::move(name), ino);
     nodes_.emplace(ino, std::move(node));
-    if (type == NodeType::Directory)
+    if (type == NodeType::Directory) {
         ++dirs_;
-    else
+        ++parent.subdirs;
+    } else
         file_order_.push_back(ino);
     return ref;
 }

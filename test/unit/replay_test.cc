@@ -50,6 +50,8 @@ TEST_CASE("a good log replays into the expected tree") {
     CHECK(a->is_dir());
     CHECK(a->mode == 0750);
     CHECK(a->ino == 2);
+    CHECK(r.tree.root().subdirs == 1);  // "a"; the files do not count
+    CHECK(a->subdirs == 0);
     const Node* f = r.tree.resolve("a/f");
     REQUIRE(f);
     CHECK(f->size == 100);
@@ -164,6 +166,7 @@ TEST_CASE("implicit parents, then an explicit mkdir adopts them") {
     CHECK(p->uid == 9);
     CHECK_FALSE(p->implicit);
     CHECK(r.tree.resolve("p/q")->implicit);
+    CHECK(p->subdirs == 1);  // the implicit "q" counts; adopting "p" adds nothing
     CHECK(r.tree.resolve("p/q/f"));
 }
 

@@ -45,6 +45,7 @@ struct Node {
     // deletes, so a position is a stable readdir cookie) and by name.
     std::vector<uint64_t> children;
     std::unordered_map<std::string, uint64_t> by_name;
+    uint64_t subdirs = 0;  // children that are directories (st_nlink = 2 + subdirs)
 
     bool is_dir() const { return type == NodeType::Directory; }
     mode_t st_mode() const;
