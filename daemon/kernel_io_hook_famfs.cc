@@ -37,7 +37,11 @@ public:
 }  // namespace
 
 std::string kernel_io_precheck(const DaemonOptions& opt, FsState& state) {
-    return fu::KernelIo::precheck(make_config(opt, state), fu::probe_kernel());
+    const fu::KernelIo::Config config = make_config(opt, state);
+    // Only famfs=on is judged before mounting; scanning /proc/kallsyms costs
+    // ~40 ms, and INIT scans it again anyway when the mode is decided.
+    return fu::KernelIo::precheck(config,
+                                  config.want_famfs ? fu::probe_kernel() : fu::KernelEvidence{});
 }
 
 std::unique_ptr<KernelIoHook> attach_kernel_io(fuse_session* se, const DaemonOptions& opt,
