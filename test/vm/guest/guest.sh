@@ -309,6 +309,17 @@ s1_owner() {
 # ------------------------------------------------------------ S2: client
 s2_client() {
     local s=S2 out rc
+    # famfs mode asked for on this stock kernel (real /dev/dax, no famfs in
+    # fuse): one line and a non-zero exit before anything is mounted.
+    mkdir -p "$MNT"
+    out=$(T famfs mount -o famfs=on "$DEV" "$MNT" 2>&1)
+    rc=$?
+    if ((rc != 0)) && [[ $(wc -l <<<"$out") -eq 1 && $out == *"no famfs support"* ]] &&
+        ! grep -q " $MNT " /proc/mounts; then
+        pass $s "famfs=on on a kernel without famfs is refused in one line: $out"
+    else
+        fail $s "famfs=on: exit $rc, expected one line and no mount: $(oneline "$out")"
+    fi
     mount_famfs $s "refresh_ms=$REFRESH_MS" || abort_all $s "cannot mount on the client"
     s5_daemon
     out=$(cd "$MNT" && T find . | LC_ALL=C sort)
