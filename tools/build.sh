@@ -4,5 +4,13 @@
 set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
 build=${FAMFS_BUILD_DIR:-$src/build}
-cmake -S "$src" -B "$build" -DFAMFS_WERROR=ON "$@" >/dev/null
+launcher=()
+# ccache (installed by install-deps.sh) keeps objects outside the repo, so a
+# rebuild on the same machine, or of another checkout, recompiles only what
+# changed. CCACHE_BASEDIR makes paths relative so checkouts share entries.
+if command -v ccache >/dev/null; then
+  launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache)
+  export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$(dirname "$src")}
+fi
+cmake -S "$src" -B "$build" -DFAMFS_WERROR=ON "${launcher[@]}" "$@" >/dev/null
 cmake --build "$build" -j"$(nproc)"

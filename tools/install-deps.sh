@@ -7,7 +7,7 @@ set -euo pipefail
 
 packages=(
   # build
-  cmake g++ make pkg-config
+  cmake g++ make pkg-config ccache
   libfuse3-dev fuse3 libdaxctl-dev libndctl-dev libfmt-dev libspdlog-dev
   catch2 libcli11-dev nlohmann-json3-dev zlib1g-dev libsystemd-dev
   # run and test
