@@ -11,7 +11,7 @@ launcher=()
 # clone) share entries; the cost is debug info naming the first checkout.
 if command -v ccache >/dev/null; then
   launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache)
-  export CCACHE_BASEDIR=${CCACHE_BASEDIR:-/} CCACHE_NOHASHDIR=${CCACHE_NOHASHDIR:-1}
+  export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$(dirname "$src")} CCACHE_NOHASHDIR=${CCACHE_NOHASHDIR:-1}
 fi
 cmake -S "$src" -B "$build" -DFAMFS_WERROR=ON "${launcher[@]}" "$@" >/dev/null
 cmake --build "$build" -j"$(nproc)"
