@@ -14,6 +14,7 @@
 #include "famfs/error.h"
 #include "famfs/pattern.h"
 #include "famfs/uuid.h"
+#include "test_util.h"
 
 using famfs::daemon::DirEntry;
 using famfs::daemon::FsState;
@@ -21,26 +22,14 @@ using famfs::daemon::StateOptions;
 
 namespace {
 
-struct Fixture {
-    std::string dir, dev, owner_uuid, client_uuid;
-    Fixture() {
-        char tmpl[] = "/tmp/famfs-daemon-unit-XXXXXX";
-        dir = mkdtemp(tmpl);
-        dev = dir + "/dev";
-        owner_uuid = dir + "/owner";
-        client_uuid = dir + "/client";
-        famfs::Device::create_emulated(dev, 64ULL << 20, false);
-        famfs::Device d = famfs::Device::open(dev, famfs::Device::Access::ReadWrite);
-        famfs::MkfsOptions o;
-        o.system_uuid = famfs::load_system_uuid(owner_uuid);
-        famfs::load_system_uuid(client_uuid);
-        famfs::mkfs(d, o);
-    }
-    ~Fixture() { std::filesystem::remove_all(dir); }
+// libfamfs's unit-test device (test/unit/test_util.h), formatted by the owner.
+struct Fixture : famfs::test::TempDevice {
+    const std::string& dev = path;
+    const std::string& owner_uuid = owner_uuid_file;
+    const std::string& client_uuid = client_uuid_file;
+    Fixture() { format(); }
 
-    std::unique_ptr<famfs::Filesystem> owner_fs() {
-        return famfs::Filesystem::open(dev, {famfs::Device::Access::ReadWrite, owner_uuid});
-    }
+    std::unique_ptr<famfs::Filesystem> owner_fs() { return open_owner(); }
     std::unique_ptr<FsState> state(bool client = false, bool ro = false) {
         StateOptions o;
         o.system_uuid_file = client ? client_uuid : owner_uuid;
