@@ -12,6 +12,8 @@ packages=(
   catch2 libcli11-dev nlohmann-json3-dev zlib1g-dev libsystemd-dev
   # run and test
   util-linux kmod xz-utils python3 systemd attr
+  # Debian packages (scripts/build-packages.sh) and their tests
+  dpkg-dev debhelper fakeroot rsync lintian man-db bash-completion
   # VM harness (test/vm)
   qemu-system-x86 busybox-static ndctl daxctl cpio
   # the famfs kernel series (fuse-patches/: builds Linux 7.3 from Debian's source)
