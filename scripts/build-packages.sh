@@ -48,4 +48,4 @@ if ((lint)); then
   lintian --fail-on error \
     "$out"/*.changes >&2
 fi
-ls -1 "$out"/*.deb
+ls -1 "$out"/*.deb  # with -dbgsym packages (debug symbols)

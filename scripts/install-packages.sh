@@ -37,7 +37,7 @@ if [[ -L /usr/sbin/mount.famfs && $(readlink /usr/sbin/mount.famfs) == /usr/loca
   rm -f /usr/sbin/mount.famfs
 fi
 
-mapfile -t debs < <("$src/scripts/build-packages.sh" "$@" | grep '\.deb$')
+mapfile -t debs < <("$src/scripts/build-packages.sh" "$@" | grep '\.deb$' | grep -v -- '-dbgsym_')
 log "apt-get install ${debs[*]##*/}"
 # --reinstall: the same version rebuilt from a changed tree must replace the
 # installed files.
