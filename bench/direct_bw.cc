@@ -6,6 +6,8 @@
 //                                                    (the file's single extent)
 //   famfs-bench-direct file FILE [--passes N]        open/mmap/pread of FILE
 //                                                    (under `famfs run`: direct)
+//   famfs-bench-direct both FAMFS_FILE [--passes N]  both, passes interleaved in
+//                                                    one process ("raw-"/"file-")
 // Metrics: first-touch (open, mmap, read every byte, munmap), steady (read
 // every byte of a mapping already faulted in), copy-1m (memcpy out of the
 // mapping in 1 MiB pieces), pread-1m (pread in 1 MiB requests; file only).
@@ -35,17 +37,6 @@ constexpr size_t kChunk = 1 << 20;
 [[noreturn]] void die(const std::string& what) {
     std::fprintf(stderr, "famfs-bench-direct: %s: %s\n", what.c_str(), std::strerror(errno));
     std::exit(1);
-}
-
-double best_gbps(int passes, uint64_t bytes, const std::function<void()>& fn) {
-    double best = 0;
-    for (int i = 0; i < passes; ++i) {
-        auto t0 = Clock::now();
-        fn();
-        double s = std::chrono::duration<double>(Clock::now() - t0).count();
-        best = std::max(best, bytes / s / 1e9);
-    }
-    return best;
 }
 
 volatile uint64_t g_sink;
@@ -84,6 +75,54 @@ struct Source {
     }
 };
 
+// The four measurements of one source; `best` holds the best GB/s so far.
+struct Figures {
+    double first = 0, steady = 0, copy = 0, pread = 0;
+};
+
+void keep(double& best, double v) { best = std::max(best, v); }
+
+double gbps(uint64_t bytes, const std::function<void()>& fn) {
+    auto t0 = Clock::now();
+    fn();
+    return bytes / std::chrono::duration<double>(Clock::now() - t0).count() / 1e9;
+}
+
+// One pass of every measurement of `src`.
+void one_pass(const Source& src, std::vector<uint8_t>& buf, Figures& f) {
+    const uint64_t n = src.size;
+    keep(f.first, gbps(n, [&] {
+        int fd;
+        uint8_t* p = src.map(&fd);
+        scan(p, n);
+        munmap(p, n);
+        close(fd);
+    }));
+    int fd;
+    uint8_t* p = src.map(&fd);
+    scan(p, n);  // fault it in
+    keep(f.steady, gbps(n, [&] { scan(p, n); }));
+    keep(f.copy, gbps(n, [&] { copy_out(p, n, buf); }));
+    munmap(p, n);
+    close(fd);
+    if (!src.raw) {
+        keep(f.pread, gbps(n, [&] {
+            int fd2 = open(src.file.c_str(), O_RDONLY | O_CLOEXEC);
+            if (fd2 < 0) die("open");
+            for (uint64_t o = 0; o < n; o += kChunk)
+                if (pread(fd2, buf.data(), std::min<uint64_t>(kChunk, n - o),
+                          static_cast<off_t>(o)) <= 0)
+                    die("pread");
+            close(fd2);
+        }));
+    }
+}
+
+void print(const char* prefix, const Figures& f) {
+    std::printf("%sfirst-touch %.3f\n%ssteady %.3f\n%scopy-1m %.3f\n%spread-1m %.3f\n", prefix,
+                f.first, prefix, f.steady, prefix, f.copy, prefix, f.pread);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -94,25 +133,28 @@ int main(int argc, char** argv) {
         if (a == "--passes" && i + 1 < argc) passes = std::atoi(argv[++i]);
         else pos.push_back(a);
     }
-    if (pos.size() != 2 || (pos[0] != "raw" && pos[0] != "file")) {
-        std::fprintf(stderr, "usage: famfs-bench-direct raw|file FILE [--passes N]\n");
+    if (pos.size() != 2 || (pos[0] != "raw" && pos[0] != "file" && pos[0] != "both")) {
+        std::fprintf(stderr, "usage: famfs-bench-direct raw|file|both FILE [--passes N]\n");
         return 2;
     }
-    Source src;
-    src.raw = pos[0] == "raw";
-    src.file = pos[1];
+    const std::string mode = pos[0];
+    Source file, raw;
+    file.file = raw.file = pos[1];
+    raw.raw = true;
     {
-        int fd = open(src.file.c_str(), O_RDONLY | O_CLOEXEC);
-        if (fd < 0) die("open " + src.file);
+        int fd = open(file.file.c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd < 0) die("open " + file.file);
         struct stat st;
         if (fstat(fd, &st) != 0) die("stat");
-        src.size = static_cast<uint64_t>(st.st_size);
-        if (src.raw) {
+        file.size = raw.size = static_cast<uint64_t>(st.st_size);
+        if (mode != "file") {
+            // The device and offset of the file's single extent (the raw mapping's
+            // own mmap goes to a tmpfs or devdax file: never served by the preload).
             famfs_direct_file f;
             famfs_direct_mount m;
             int why = famfs_direct_probe(fd, &f, &m);
             if (why) {
-                std::fprintf(stderr, "famfs-bench-direct: %s: %s\n", src.file.c_str(),
+                std::fprintf(stderr, "famfs-bench-direct: %s: %s\n", file.file.c_str(),
                              famfs_direct_why_str(why));
                 return 1;
             }
@@ -120,40 +162,23 @@ int main(int argc, char** argv) {
                 std::fprintf(stderr, "famfs-bench-direct: raw needs a single-extent file\n");
                 return 1;
             }
-            src.device = m.device;
-            src.dev_off = f.ext[0].offset;
+            raw.device = m.device;
+            raw.dev_off = f.ext[0].offset;
         }
         close(fd);
     }
     std::vector<uint8_t> buf(kChunk);
-    const uint64_t n = src.size;
-
-    const double first = best_gbps(passes, n, [&] {
-        int fd;
-        uint8_t* p = src.map(&fd);
-        scan(p, n);
-        munmap(p, n);
-        close(fd);
-    });
-    int fd;
-    uint8_t* p = src.map(&fd);
-    scan(p, n);  // fault it in
-    const double steady = best_gbps(passes, n, [&] { scan(p, n); });
-    const double copy = best_gbps(passes, n, [&] { copy_out(p, n, buf); });
-    munmap(p, n);
-    close(fd);
-    double pread_bw = 0;
-    if (!src.raw) {
-        pread_bw = best_gbps(passes, n, [&] {
-            int f = open(src.file.c_str(), O_RDONLY | O_CLOEXEC);
-            if (f < 0) die("open");
-            for (uint64_t o = 0; o < n; o += kChunk)
-                if (pread(f, buf.data(), std::min<uint64_t>(kChunk, n - o), static_cast<off_t>(o)) <= 0)
-                    die("pread");
-            close(f);
-        });
+    Figures fr, ff;
+    // Interleaved pass by pass, so that load on a shared machine hits both alike.
+    for (int i = 0; i < passes; ++i) {
+        if (mode != "file") one_pass(raw, buf, fr);
+        if (mode != "raw") one_pass(file, buf, ff);
     }
-    std::printf("first-touch %.3f\nsteady %.3f\ncopy-1m %.3f\npread-1m %.3f\n", first, steady, copy,
-                pread_bw);
+    if (mode == "raw") print("", fr);
+    else if (mode == "file") print("", ff);
+    else {
+        print("raw-", fr);
+        print("file-", ff);
+    }
     return 0;
 }
