@@ -360,6 +360,8 @@ int lookup_mount(uint64_t dev, famfs_direct_mount* out) {
     return why;
 }
 
+int access_mode(int fd);
+
 // Probes fd and fills its slot. Returns the state, or null (not served; *why
 // says why when it is a famfs file we decline, 0 for anything else).
 FileState* probe(int fd, int* why_out) {
@@ -370,7 +372,8 @@ FileState* probe(int fd, int* why_out) {
     int why = famfs_direct_identify(fd, &dev, &ino);
     famfs_direct_mount m{};
     if (why == FAMFS_DIRECT_OK) why = lookup_mount(dev, &m);
-    if (why == FAMFS_DIRECT_NOT_REGULAR || why == FAMFS_DIRECT_NOT_FAMFS) {
+    // O_PATH fds (no permission check at open) are never served, nor counted.
+    if (why == FAMFS_DIRECT_NOT_REGULAR || why == FAMFS_DIRECT_NOT_FAMFS || access_mode(fd) < 0) {
         s[fd].store(kNotServed);
         return nullptr;
     }
@@ -409,9 +412,12 @@ bool still_same(int fd, const FileState* st) {
            ino == st->f.ino;
 }
 
+// O_RDONLY/O_RDWR/O_WRONLY, or -1 for an O_PATH fd (opened without a
+// permission check: never served).
 int access_mode(int fd) {
     long fl = syscall(SYS_fcntl, fd, F_GETFL);
-    return fl < 0 ? -1 : static_cast<int>(fl & O_ACCMODE);
+    if (fl < 0 || (fl & O_PATH)) return -1;
+    return static_cast<int>(fl & O_ACCMODE);
 }
 
 // The state of fd for a read or map, probing it if needed. Call inside an

@@ -90,6 +90,15 @@ int cmd_read() {
         if (lseek(fd, 0, SEEK_CUR) != 4) die("offset after lseek+read%s");
     }
     close(fd);
+    // An O_PATH fd was opened without a read permission check: never served.
+    int opath = open(g_file.c_str(), O_PATH);
+    if (opath < 0) die("open O_PATH %s", g_file);
+    errno = 0;
+    if (read(opath, buf.data(), 1) != -1 || errno != EBADF) die("read of an O_PATH fd was not EBADF%s");
+    errno = 0;
+    if (mmap(nullptr, 4096, PROT_READ, MAP_SHARED, opath, 0) != MAP_FAILED || errno != EBADF)
+        die("mmap of an O_PATH fd was not EBADF%s");
+    close(opath);
     return 0;
 }
 
