@@ -71,8 +71,8 @@ print("famfs run: %d maps and %d reads served directly, %d fallbacks" % (
 EOF
 g() { echo "${best[$1/$2]:-0}"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b > 0) printf "%.2f", a / b; else printf "-" }'; }
-printf '\n| %-40s | %8s | %8s | %8s | %8s | %s |\n' "metric (GB/s)" raw "famfs run" compat tmpfs "famfs run / raw (goal)"
-printf '|%s|%s|%s|%s|%s|%s|\n' "------------------------------------------" ---------- ---------- ---------- ---------- ------------------------
+printf '\n| %-46s | %8s | %8s | %8s | %8s | %s |\n' "metric (GB/s)" raw "famfs run" compat tmpfs "famfs run / raw (goal)"
+printf "|%s|%s|%s|%s|%s|%s|\n" "------------------------------------------------" ---------- ---------- ---------- ---------- ------------------------
 for row in "first-touch:mmap first touch (open, map, read all, unmap):first-touch:0.9" \
            "steady:mmap steady-state read:steady:0.9" \
            "copy-1m:memcpy out of a mapping, 1 MiB pieces:copy-1m:" \
@@ -80,6 +80,6 @@ for row in "first-touch:mmap first touch (open, map, read all, unmap):first-touc
     IFS=: read -r metric label base goal <<<"$row"
     raw=$(g raw "$base")
     d=$(g direct "$metric") c=$(g compat "$metric") t=$(g tmpfs "$metric")
-    printf '| %-40s | %8.2f | %8.2f | %8.2f | %8.2f | %s |\n' "$label" "$raw" "$d" "$c" "$t" \
+    printf '| %-46s | %8.2f | %8.2f | %8.2f | %8.2f | %s |\n' "$label" "$raw" "$d" "$c" "$t" \
         "$(ratio "$d" "$raw")${goal:+ (>= $goal)}; compat $(ratio "$c" "$raw")"
 done

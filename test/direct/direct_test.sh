@@ -139,7 +139,7 @@ chmod 0644 "$DEV"
 newstats
 check "a file not on famfs: read normally" bash -c "'$FAMFS' run --stats '$s' -- cat /etc/os-release | grep -q Debian"
 check "a file not on famfs: nothing direct, no fallback counted" [ "$(stat_sum "$s" files_direct)" -eq 0 -a "$(stat_sum "$s" fallbacks)" -eq 0 ]
-echo "SKIP: a mount in famfs mode falls back: needs a famfs kernel (label kernel-vm boots one; this stock kernel runs compat mode only)"
+echo "SKIP: a real mount in famfs mode falls back: needs a famfs kernel (this stock kernel runs compat mode; direct_unit checks the decision from the stats xattr)"
 
 # ---- exec of programs that know nothing about famfs ----------------------------------------
 want=$(sha256sum <"$M/big" | cut -d' ' -f1)   # the compat path (the daemon)

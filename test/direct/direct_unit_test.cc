@@ -4,9 +4,11 @@
 #define CATCH_CONFIG_MAIN
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <cstdio>
 #include <cstring>
 #include <string>
 
@@ -119,4 +121,30 @@ TEST_CASE("probe says why an ordinary file is not served") {
     CHECK((why == FAMFS_DIRECT_NOT_FAMFS || why == FAMFS_DIRECT_NOT_REGULAR));
     close(fd);
     CHECK(std::string(famfs_direct_why_str(FAMFS_DIRECT_PRIVATE)) == "MAP_PRIVATE");
+}
+
+TEST_CASE("mount mode comes from the stats xattr: famfs mode is declined") {
+    // tmpfs keeps user xattrs (Linux >= 6.6): a stand-in for a mount root.
+    char dir[] = "/dev/shm/famfs-direct-mode.XXXXXX";
+    REQUIRE(mkdtemp(dir) != nullptr);
+    famfs_direct_mount m{};
+    std::snprintf(m.mountpoint, sizeof m.mountpoint, "%s", dir);
+    const std::string famfs = R"({"coherent":true,"mode":"famfs","requests":{"read":0}})";
+    if (setxattr(dir, "user.famfs.stats", famfs.data(), famfs.size(), 0) != 0) {
+        WARN("SKIP: this tmpfs keeps no user xattrs");
+        rmdir(dir);
+        return;
+    }
+    famfs_direct_mount_mode(&m);
+    CHECK(m.famfs_mode == 1);
+    CHECK(m.coherent == 1);
+    const std::string compat = R"({"coherent":false,"mode":"compat","mode_reason":"famfs"})";
+    REQUIRE(setxattr(dir, "user.famfs.stats", compat.data(), compat.size(), 0) == 0);
+    famfs_direct_mount_mode(&m);
+    CHECK(m.famfs_mode == 0);
+    CHECK(m.coherent == 0);
+    removexattr(dir, "user.famfs.stats");
+    famfs_direct_mount_mode(&m);  // no xattr: compat, not coherent (reads invalidate)
+    CHECK(m.famfs_mode == 0);
+    rmdir(dir);
 }
