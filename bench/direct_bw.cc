@@ -92,12 +92,12 @@ double gbps(uint64_t bytes, const std::function<void()>& fn) {
 void one_pass(const Source& src, std::vector<uint8_t>& buf, Figures& f) {
     const uint64_t n = src.size;
     keep(f.first, gbps(n, [&] {
-        int fd;
-        uint8_t* p = src.map(&fd);
-        scan(p, n);
-        munmap(p, n);
-        close(fd);
-    }));
+             int fd;
+             uint8_t* p = src.map(&fd);
+             scan(p, n);
+             munmap(p, n);
+             close(fd);
+         }));
     int fd;
     uint8_t* p = src.map(&fd);
     scan(p, n);  // fault it in
@@ -107,14 +107,14 @@ void one_pass(const Source& src, std::vector<uint8_t>& buf, Figures& f) {
     close(fd);
     if (!src.raw) {
         keep(f.pread, gbps(n, [&] {
-            int fd2 = open(src.file.c_str(), O_RDONLY | O_CLOEXEC);
-            if (fd2 < 0) die("open");
-            for (uint64_t o = 0; o < n; o += kChunk)
-                if (pread(fd2, buf.data(), std::min<uint64_t>(kChunk, n - o),
-                          static_cast<off_t>(o)) <= 0)
-                    die("pread");
-            close(fd2);
-        }));
+                 int fd2 = open(src.file.c_str(), O_RDONLY | O_CLOEXEC);
+                 if (fd2 < 0) die("open");
+                 for (uint64_t o = 0; o < n; o += kChunk)
+                     if (pread(fd2, buf.data(), std::min<uint64_t>(kChunk, n - o),
+                               static_cast<off_t>(o)) <= 0)
+                         die("pread");
+                 close(fd2);
+             }));
     }
 }
 
@@ -130,8 +130,10 @@ int main(int argc, char** argv) {
     int passes = 3;
     for (int i = 1; i < argc; ++i) {
         std::string a = argv[i];
-        if (a == "--passes" && i + 1 < argc) passes = std::atoi(argv[++i]);
-        else pos.push_back(a);
+        if (a == "--passes" && i + 1 < argc)
+            passes = std::atoi(argv[++i]);
+        else
+            pos.push_back(a);
     }
     if (pos.size() != 2 || (pos[0] != "raw" && pos[0] != "file" && pos[0] != "both")) {
         std::fprintf(stderr, "usage: famfs-bench-direct raw|file|both FILE [--passes N]\n");
@@ -174,8 +176,10 @@ int main(int argc, char** argv) {
         if (mode != "file") one_pass(raw, buf, fr);
         if (mode != "raw") one_pass(file, buf, ff);
     }
-    if (mode == "raw") print("", fr);
-    else if (mode == "file") print("", ff);
+    if (mode == "raw")
+        print("", fr);
+    else if (mode == "file")
+        print("", ff);
     else {
         print("raw-", fr);
         print("file-", ff);

@@ -135,10 +135,10 @@ bool ready() {
 // ---- configuration, statistics, log ----------------------------------------------
 
 struct Config {
-    int log;                // FAMFS_DIRECT_LOG: 0 off, 1 on
-    char log_path[512];     // FAMFS_DIRECT_LOG=/path: append there instead of stderr
-    char stats_path[512];   // FAMFS_DIRECT_STATS=/path: one JSON line per process at exit
-    int disabled;           // FAMFS_DIRECT=0: pass everything through
+    int log;               // FAMFS_DIRECT_LOG: 0 off, 1 on
+    char log_path[512];    // FAMFS_DIRECT_LOG=/path: append there instead of stderr
+    char stats_path[512];  // FAMFS_DIRECT_STATS=/path: one JSON line per process at exit
+    int disabled;          // FAMFS_DIRECT=0: pass everything through
 };
 Config g_cfg;
 
@@ -199,8 +199,8 @@ void count_fallback(int why) { g_stats.why[why].fetch_add(1, std::memory_order_r
 // ---- small helpers ------------------------------------------------------------------
 
 void* raw_mmap(size_t len) {
-    long r = syscall(SYS_mmap, nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-                     -1, 0);
+    long r =
+        syscall(SYS_mmap, nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     return r == -1 ? nullptr : reinterpret_cast<void*>(r);
 }
 
@@ -239,7 +239,7 @@ struct FileState {
 constexpr int kMaxFd = 1 << 16;
 constexpr uintptr_t kNotServed = 1;  // probed: not a file we serve
 std::atomic<std::atomic<uintptr_t>*> g_slots{nullptr};
-std::atomic<int> g_inflight{0};            // readers that may hold a FileState*
+std::atomic<int> g_inflight{0};              // readers that may hold a FileState*
 std::atomic<FileState*> g_retired{nullptr};  // dropped states waiting for no readers
 
 std::atomic<uintptr_t>* slots() {
@@ -549,8 +549,8 @@ bool direct_read(int fd, const struct iovec* iov, int iovcnt, off_t offset, Pos 
     if (!st->logged_read) {
         st->logged_read = 1;
         char p[256];
-        log_line("read fd %d %s: direct from %s (%u %s)", fd, fd_path(fd, p, sizeof p),
-                 st->device, st->f.nextents, st->f.interleaved ? "strips" : "extents");
+        log_line("read fd %d %s: direct from %s (%u %s)", fd, fd_path(fd, p, sizeof p), st->device,
+                 st->f.nextents, st->f.interleaved ? "strips" : "extents");
     }
     return true;
 }
@@ -564,7 +564,7 @@ struct MapRecord {
     uintptr_t addr, len, base, base_len;
 };
 constexpr int kMaxMaps = 16384;
-MapRecord* g_maps;  // kMaxMaps entries, addr 0 = free
+MapRecord* g_maps;                // kMaxMaps entries, addr 0 = free
 std::atomic<int> g_maps_used{0};  // entries [0, used) may be in use: scans stop there
 SpinLock g_map_lock;
 
@@ -604,12 +604,18 @@ void* direct_mmap(void* addr, size_t len, int prot, int flags, int fd, off_t off
     const int type = flags & MAP_TYPE;
     const int extra = flags & (MAP_POPULATE | MAP_NONBLOCK | MAP_NORESERVE | MAP_LOCKED | MAP_SYNC);
     const int acc = access_mode(fd);
-    if (type == MAP_PRIVATE) why = FAMFS_DIRECT_PRIVATE;
-    else if (type != MAP_SHARED && type != MAP_SHARED_VALIDATE) why = FAMFS_DIRECT_FLAGS;
-    else if (flags & ~(MAP_TYPE | MAP_FIXED | extra)) why = FAMFS_DIRECT_FLAGS;
-    else if (prot & ~(PROT_READ | PROT_WRITE)) why = FAMFS_DIRECT_FLAGS;
-    else if (acc != O_RDONLY && acc != O_RDWR) why = FAMFS_DIRECT_ACCESS_MODE;
-    else if ((prot & PROT_WRITE) && acc != O_RDWR) why = FAMFS_DIRECT_ACCESS_MODE;
+    if (type == MAP_PRIVATE)
+        why = FAMFS_DIRECT_PRIVATE;
+    else if (type != MAP_SHARED && type != MAP_SHARED_VALIDATE)
+        why = FAMFS_DIRECT_FLAGS;
+    else if (flags & ~(MAP_TYPE | MAP_FIXED | extra))
+        why = FAMFS_DIRECT_FLAGS;
+    else if (prot & ~(PROT_READ | PROT_WRITE))
+        why = FAMFS_DIRECT_FLAGS;
+    else if (acc != O_RDONLY && acc != O_RDWR)
+        why = FAMFS_DIRECT_ACCESS_MODE;
+    else if ((prot & PROT_WRITE) && acc != O_RDWR)
+        why = FAMFS_DIRECT_ACCESS_MODE;
     else if (len == 0 || off < 0 || static_cast<uint64_t>(off) % sysconf(_SC_PAGESIZE) ||
              static_cast<uint64_t>(off) + len > st->f.capacity)
         why = FAMFS_DIRECT_RANGE;
@@ -631,9 +637,9 @@ void* direct_mmap(void* addr, size_t len, int prot, int flags, int fd, off_t off
     if (why) {
         g_stats.maps_fallback.fetch_add(1, std::memory_order_relaxed);
         count_fallback(why);
-        log_line("mmap fd %d %s off %lld len %zu: fallback: %s%s%s", fd,
-                 fd_path(fd, p, sizeof p), static_cast<long long>(off), len, why_str(why),
-                 m.err ? ": " : "", m.err ? strerror(m.err) : "");
+        log_line("mmap fd %d %s off %lld len %zu: fallback: %s%s%s", fd, fd_path(fd, p, sizeof p),
+                 static_cast<long long>(off), len, why_str(why), m.err ? ": " : "",
+                 m.err ? strerror(m.err) : "");
         return nullptr;
     }
     g_stats.maps_direct.fetch_add(1, std::memory_order_relaxed);
@@ -715,7 +721,8 @@ __attribute__((constructor)) void init() {
 __attribute__((destructor)) void fini() {
     if (!g_cfg.log && !g_cfg.stats_path[0]) return;
     char comm[64] = "?";
-    int fd = static_cast<int>(syscall(SYS_openat, AT_FDCWD, "/proc/self/comm", O_RDONLY | O_CLOEXEC));
+    int fd =
+        static_cast<int>(syscall(SYS_openat, AT_FDCWD, "/proc/self/comm", O_RDONLY | O_CLOEXEC));
     if (fd >= 0) {
         long n = syscall(SYS_read, fd, comm, sizeof comm - 1);
         comm[n > 0 ? n : 0] = '\0';
@@ -731,11 +738,14 @@ __attribute__((destructor)) void fini() {
                                               w ? ", " : "", why_str(i),
                                               static_cast<unsigned long long>(c)));
     }
-    auto u = [](const std::atomic<uint64_t>& a) { return static_cast<unsigned long long>(a.load()); };
-    log_line("exit (%s): files %llu, mmap direct %llu fallback %llu, read direct %llu (%llu bytes) "
-             "fallback %llu; fallback reasons {%s}",
-             comm, u(g_stats.files_direct), u(g_stats.maps_direct), u(g_stats.maps_fallback),
-             u(g_stats.reads_direct), u(g_stats.read_bytes_direct), u(g_stats.reads_fallback), why);
+    auto u = [](const std::atomic<uint64_t>& a) {
+        return static_cast<unsigned long long>(a.load());
+    };
+    log_line(
+        "exit (%s): files %llu, mmap direct %llu fallback %llu, read direct %llu (%llu bytes) "
+        "fallback %llu; fallback reasons {%s}",
+        comm, u(g_stats.files_direct), u(g_stats.maps_direct), u(g_stats.maps_fallback),
+        u(g_stats.reads_direct), u(g_stats.read_bytes_direct), u(g_stats.reads_fallback), why);
     if (g_cfg.stats_path[0]) {
         char buf[1024];
         int n = snprintf(buf, sizeof buf,
@@ -775,31 +785,31 @@ ssize_t read_via(const struct iovec* iov, int cnt, int fd, off_t off, Pos pos, b
 
 // ---- the wrappers ---------------------------------------------------------------------
 
-#define OPEN_WRAPPER(name, field)                                                         \
-    EXPORT int name(const char* path, int flags, ...) {                                   \
-        mode_t mode = 0;                                                                  \
-        if (needs_mode(flags)) {                                                          \
-            va_list ap;                                                                   \
-            va_start(ap, flags);                                                          \
-            mode = static_cast<mode_t>(va_arg(ap, int));                                  \
-            va_end(ap);                                                                   \
-        }                                                                                 \
-        if (auto f = REAL_OR(field, 0)) return after_open(f(path, flags, mode));          \
+#define OPEN_WRAPPER(name, field)                                                              \
+    EXPORT int name(const char* path, int flags, ...) {                                        \
+        mode_t mode = 0;                                                                       \
+        if (needs_mode(flags)) {                                                               \
+            va_list ap;                                                                        \
+            va_start(ap, flags);                                                               \
+            mode = static_cast<mode_t>(va_arg(ap, int));                                       \
+            va_end(ap);                                                                        \
+        }                                                                                      \
+        if (auto f = REAL_OR(field, 0)) return after_open(f(path, flags, mode));               \
         return after_open(static_cast<int>(syscall(SYS_openat, AT_FDCWD, path, flags, mode))); \
     }
 OPEN_WRAPPER(open, open)
 OPEN_WRAPPER(open64, open64)
 
-#define OPENAT_WRAPPER(name, field)                                                       \
-    EXPORT int name(int dirfd, const char* path, int flags, ...) {                        \
-        mode_t mode = 0;                                                                  \
-        if (needs_mode(flags)) {                                                          \
-            va_list ap;                                                                   \
-            va_start(ap, flags);                                                          \
-            mode = static_cast<mode_t>(va_arg(ap, int));                                  \
-            va_end(ap);                                                                   \
-        }                                                                                 \
-        if (auto f = REAL_OR(field, 0)) return after_open(f(dirfd, path, flags, mode));   \
+#define OPENAT_WRAPPER(name, field)                                                         \
+    EXPORT int name(int dirfd, const char* path, int flags, ...) {                          \
+        mode_t mode = 0;                                                                    \
+        if (needs_mode(flags)) {                                                            \
+            va_list ap;                                                                     \
+            va_start(ap, flags);                                                            \
+            mode = static_cast<mode_t>(va_arg(ap, int));                                    \
+            va_end(ap);                                                                     \
+        }                                                                                   \
+        if (auto f = REAL_OR(field, 0)) return after_open(f(dirfd, path, flags, mode));     \
         return after_open(static_cast<int>(syscall(SYS_openat, dirfd, path, flags, mode))); \
     }
 OPENAT_WRAPPER(openat, openat)
@@ -830,8 +840,10 @@ EXPORT int close(int fd) {
 
 EXPORT int close_range(unsigned first, unsigned last, int flags) {
     int r;
-    if (auto f = REAL_OR(close_range, 0)) r = f(first, last, flags);
-    else r = static_cast<int>(syscall(SYS_close_range, first, last, flags));
+    if (auto f = REAL_OR(close_range, 0))
+        r = f(first, last, flags);
+    else
+        r = static_cast<int>(syscall(SYS_close_range, first, last, flags));
     if (r == 0 && !(flags & CLOSE_RANGE_CLOEXEC))
         for (unsigned fd = first; fd <= last && fd < static_cast<unsigned>(kMaxFd); ++fd)
             drop_fd(static_cast<int>(fd));
@@ -839,39 +851,49 @@ EXPORT int close_range(unsigned first, unsigned last, int flags) {
 }
 
 EXPORT void closefrom(int lowfd) {
-    if (auto f = REAL_OR(closefrom, 0)) f(lowfd);
-    else syscall(SYS_close_range, lowfd, ~0U, 0);
+    if (auto f = REAL_OR(closefrom, 0))
+        f(lowfd);
+    else
+        syscall(SYS_close_range, lowfd, ~0U, 0);
     for (int fd = lowfd < 0 ? 0 : lowfd; fd < kMaxFd; ++fd) drop_fd(fd);
 }
 
 EXPORT int dup(int fd) {
     int r;
-    if (auto f = REAL_OR(dup, 0)) r = f(fd);
-    else r = static_cast<int>(syscall(SYS_dup, fd));
+    if (auto f = REAL_OR(dup, 0))
+        r = f(fd);
+    else
+        r = static_cast<int>(syscall(SYS_dup, fd));
     return after_open(r);
 }
 
 EXPORT int dup2(int oldfd, int newfd) {
     int r;
-    if (auto f = REAL_OR(dup2, 0)) r = f(oldfd, newfd);
-    else r = static_cast<int>(oldfd == newfd ? syscall(SYS_fcntl, oldfd, F_GETFD) < 0 ? -1 : oldfd
-                                             : syscall(SYS_dup3, oldfd, newfd, 0));
+    if (auto f = REAL_OR(dup2, 0))
+        r = f(oldfd, newfd);
+    else
+        r = static_cast<int>(oldfd == newfd ? syscall(SYS_fcntl, oldfd, F_GETFD) < 0 ? -1 : oldfd
+                                            : syscall(SYS_dup3, oldfd, newfd, 0));
     if (r >= 0 && oldfd != newfd) drop_fd(r);
     return r;
 }
 
 EXPORT int dup3(int oldfd, int newfd, int flags) {
     int r;
-    if (auto f = REAL_OR(dup3, 0)) r = f(oldfd, newfd, flags);
-    else r = static_cast<int>(syscall(SYS_dup3, oldfd, newfd, flags));
+    if (auto f = REAL_OR(dup3, 0))
+        r = f(oldfd, newfd, flags);
+    else
+        r = static_cast<int>(syscall(SYS_dup3, oldfd, newfd, flags));
     return after_open(r);
 }
 
 namespace {
 int fcntl_common(int (*real)(int, int, ...), int fd, int cmd, void* arg) {
     int r;
-    if (real) r = real(fd, cmd, arg);
-    else r = static_cast<int>(syscall(SYS_fcntl, fd, cmd, arg));
+    if (real)
+        r = real(fd, cmd, arg);
+    else
+        r = static_cast<int>(syscall(SYS_fcntl, fd, cmd, arg));
     if ((cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC) && r >= 0) drop_fd(r);
     return r;
 }
@@ -893,7 +915,9 @@ EXPORT int fcntl64(int fd, int cmd, ...) {
 }
 
 EXPORT ssize_t read(int fd, void* buf, size_t n) {
-    struct iovec iov{buf, n};
+    struct iovec iov {
+        buf, n
+    };
     bool served;
     ssize_t r = read_via(&iov, 1, fd, 0, Pos::Current, &served);
     if (served) return r;
@@ -908,14 +932,16 @@ EXPORT ssize_t __read_chk(int fd, void* buf, size_t n, size_t buflen) {
     return read(fd, buf, n);
 }
 
-#define PREAD_WRAPPER(name, field)                                         \
-    EXPORT ssize_t name(int fd, void* buf, size_t n, off_t off) {          \
-        struct iovec iov{buf, n};                                          \
-        bool served;                                                       \
-        ssize_t r = read_via(&iov, 1, fd, off, Pos::Explicit, &served);    \
-        if (served) return r;                                              \
-        if (auto f = REAL_OR(field, 0)) return f(fd, buf, n, off);         \
-        return syscall(SYS_pread64, fd, buf, n, off);                      \
+#define PREAD_WRAPPER(name, field)                                      \
+    EXPORT ssize_t name(int fd, void* buf, size_t n, off_t off) {       \
+        struct iovec iov {                                              \
+            buf, n                                                      \
+        };                                                              \
+        bool served;                                                    \
+        ssize_t r = read_via(&iov, 1, fd, off, Pos::Explicit, &served); \
+        if (served) return r;                                           \
+        if (auto f = REAL_OR(field, 0)) return f(fd, buf, n, off);      \
+        return syscall(SYS_pread64, fd, buf, n, off);                   \
     }
 PREAD_WRAPPER(pread, pread)
 PREAD_WRAPPER(pread64, pread64)
@@ -944,41 +970,40 @@ EXPORT ssize_t readv(int fd, const struct iovec* iov, int cnt) {
     return syscall(SYS_readv, fd, iov, cnt);
 }
 
-#define PREADV_WRAPPER(name, field)                                                       \
-    EXPORT ssize_t name(int fd, const struct iovec* iov, int cnt, off_t off) {            \
-        bool served;                                                                      \
-        ssize_t r = cnt > 0 && cnt <= IOV_MAX                                             \
-                        ? read_via(iov, cnt, fd, off, Pos::Explicit, &served)             \
-                        : (served = false, 0);                                            \
-        if (served) return r;                                                             \
-        if (auto f = REAL_OR(field, 0)) return f(fd, iov, cnt, off);                      \
-        return syscall(SYS_preadv, fd, iov, cnt, off, 0);                                 \
+#define PREADV_WRAPPER(name, field)                                            \
+    EXPORT ssize_t name(int fd, const struct iovec* iov, int cnt, off_t off) { \
+        bool served;                                                           \
+        ssize_t r = cnt > 0 && cnt <= IOV_MAX                                  \
+                        ? read_via(iov, cnt, fd, off, Pos::Explicit, &served)  \
+                        : (served = false, 0);                                 \
+        if (served) return r;                                                  \
+        if (auto f = REAL_OR(field, 0)) return f(fd, iov, cnt, off);           \
+        return syscall(SYS_preadv, fd, iov, cnt, off, 0);                      \
     }
 PREADV_WRAPPER(preadv, preadv)
 PREADV_WRAPPER(preadv64, preadv64)
 
-#define PREADV2_WRAPPER(name, field)                                                      \
-    EXPORT ssize_t name(int fd, const struct iovec* iov, int cnt, off_t off, int flags) { \
-        bool served = false;                                                              \
-        ssize_t r = 0;                                                                    \
-        if (flags == 0 && cnt > 0 && cnt <= IOV_MAX)                                      \
-            r = read_via(iov, cnt, fd, off, off == -1 ? Pos::Current : Pos::Explicit,     \
-                         &served);                                                        \
-        if (served) return r;                                                             \
-        if (auto f = REAL_OR(field, 0)) return f(fd, iov, cnt, off, flags);               \
-        return syscall(SYS_preadv2, fd, iov, cnt, off, 0, flags);                         \
+#define PREADV2_WRAPPER(name, field)                                                            \
+    EXPORT ssize_t name(int fd, const struct iovec* iov, int cnt, off_t off, int flags) {       \
+        bool served = false;                                                                    \
+        ssize_t r = 0;                                                                          \
+        if (flags == 0 && cnt > 0 && cnt <= IOV_MAX)                                            \
+            r = read_via(iov, cnt, fd, off, off == -1 ? Pos::Current : Pos::Explicit, &served); \
+        if (served) return r;                                                                   \
+        if (auto f = REAL_OR(field, 0)) return f(fd, iov, cnt, off, flags);                     \
+        return syscall(SYS_preadv2, fd, iov, cnt, off, 0, flags);                               \
     }
 PREADV2_WRAPPER(preadv2, preadv2)
 PREADV2_WRAPPER(preadv64v2, preadv64v2)
 
-#define MMAP_WRAPPER(name, field)                                                        \
-    EXPORT void* name(void* addr, size_t len, int prot, int flags, int fd, off_t off) {  \
-        bool served;                                                                     \
-        void* p = direct_mmap(addr, len, prot, flags, fd, off, &served);                 \
-        if (served) return p;                                                            \
-        if (auto f = REAL_OR(field, 0)) return f(addr, len, prot, flags, fd, off);       \
-        long r = syscall(SYS_mmap, addr, len, prot, flags, fd, off);                     \
-        return r == -1 ? MAP_FAILED : reinterpret_cast<void*>(r);                        \
+#define MMAP_WRAPPER(name, field)                                                       \
+    EXPORT void* name(void* addr, size_t len, int prot, int flags, int fd, off_t off) { \
+        bool served;                                                                    \
+        void* p = direct_mmap(addr, len, prot, flags, fd, off, &served);                \
+        if (served) return p;                                                           \
+        if (auto f = REAL_OR(field, 0)) return f(addr, len, prot, flags, fd, off);      \
+        long r = syscall(SYS_mmap, addr, len, prot, flags, fd, off);                    \
+        return r == -1 ? MAP_FAILED : reinterpret_cast<void*>(r);                       \
     }
 MMAP_WRAPPER(mmap, mmap)
 MMAP_WRAPPER(mmap64, mmap64)
@@ -988,8 +1013,10 @@ EXPORT int munmap(void* addr, size_t len) {
     if (find_exact(addr, len, /*take=*/true, &r))
         return static_cast<int>(syscall(SYS_munmap, r.base, r.base_len));
     int rc;
-    if (auto f = REAL_OR(munmap, 0)) rc = f(addr, len);
-    else rc = static_cast<int>(syscall(SYS_munmap, addr, len));
+    if (auto f = REAL_OR(munmap, 0))
+        rc = f(addr, len);
+    else
+        rc = static_cast<int>(syscall(SYS_munmap, addr, len));
     if (rc == 0) forget_overlapping(reinterpret_cast<uintptr_t>(addr), len);
     return rc;
 }

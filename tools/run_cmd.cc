@@ -51,7 +51,8 @@ std::string find_library(const RunArgs& a) {
     if (!a.library.empty()) return a.library;
     if (const char* env = std::getenv("FAMFS_DIRECT_LIB"); env && *env) return env;
     const std::string build = FAMFS_DIRECT_LIB_BUILD;
-    if (!build.empty() && self_exe() == std::string(FAMFS_CLI_BUILD) && access(build.c_str(), R_OK) == 0)
+    if (!build.empty() && self_exe() == std::string(FAMFS_CLI_BUILD) &&
+        access(build.c_str(), R_OK) == 0)
         return build;
     return FAMFS_DIRECT_LIB_INSTALLED;
 }
@@ -105,14 +106,22 @@ std::vector<std::string> parse_run_words(RunArgs& a) {
             ++i;
             break;
         }
-        if (w == "--log") a.log = true;
-        else if (w == "--log-file") value(a.log_file);
-        else if (w == "--stats") value(a.stats_file);
-        else if (w == "--library") value(a.library);
-        else if (w.rfind("--log-file=", 0) == 0) a.log_file = w.substr(11);
-        else if (w.rfind("--stats=", 0) == 0) a.stats_file = w.substr(8);
-        else if (w.rfind("--library=", 0) == 0) a.library = w.substr(10);
-        else break;
+        if (w == "--log")
+            a.log = true;
+        else if (w == "--log-file")
+            value(a.log_file);
+        else if (w == "--stats")
+            value(a.stats_file);
+        else if (w == "--library")
+            value(a.library);
+        else if (w.rfind("--log-file=", 0) == 0)
+            a.log_file = w.substr(11);
+        else if (w.rfind("--stats=", 0) == 0)
+            a.stats_file = w.substr(8);
+        else if (w.rfind("--library=", 0) == 0)
+            a.library = w.substr(10);
+        else
+            break;
     }
     return std::vector<std::string>(argv.begin() + static_cast<long>(std::min(i, argv.size())),
                                     argv.end());
@@ -123,21 +132,26 @@ int run_run(RunArgs& a) {
     if (cmd.empty()) usage_error("no command given (famfs run [--] CMD [ARGS...])");
     const std::string lib = find_library(a);
     if (access(lib.c_str(), R_OK) != 0)
-        command_error("cannot find {} ({}); install famfs-fused or set FAMFS_DIRECT_LIB",
-                      lib, std::strerror(errno));
+        command_error("cannot find {} ({}); install famfs-fused or set FAMFS_DIRECT_LIB", lib,
+                      std::strerror(errno));
     // The dynamic loader splits LD_PRELOAD on spaces and colons.
     if (lib.find_first_of(" :") != std::string::npos)
-        usage_error("the library path {} contains a space or colon, which LD_PRELOAD cannot "
-                    "carry; move it",
-                    lib);
+        usage_error(
+            "the library path {} contains a space or colon, which LD_PRELOAD cannot "
+            "carry; move it",
+            lib);
     std::string preload = lib;
     if (const char* old = std::getenv("LD_PRELOAD"); old && *old) {
-        if (std::string(old).find(lib) == std::string::npos) preload += std::string(" ") + old;
-        else preload = old;
+        if (std::string(old).find(lib) == std::string::npos)
+            preload += std::string(" ") + old;
+        else
+            preload = old;
     }
     setenv("LD_PRELOAD", preload.c_str(), 1);
-    if (!a.log_file.empty()) setenv("FAMFS_DIRECT_LOG", absolute(a.log_file).c_str(), 1);
-    else if (a.log) setenv("FAMFS_DIRECT_LOG", "1", 1);
+    if (!a.log_file.empty())
+        setenv("FAMFS_DIRECT_LOG", absolute(a.log_file).c_str(), 1);
+    else if (a.log)
+        setenv("FAMFS_DIRECT_LOG", "1", 1);
     if (!a.stats_file.empty()) setenv("FAMFS_DIRECT_STATS", absolute(a.stats_file).c_str(), 1);
 
     std::vector<char*> argv;
@@ -198,7 +212,8 @@ void add_run(CLI::App& app, GlobalOptions&) {
     cmd->fallthrough(false);  // global options after "run" belong to COMMAND
     // A positional, so that CLI11 keeps "--" and what follows for this command.
     cmd->add_option("COMMAND", a->command, "the program to run, then its arguments");
-    cmd->add_flag("--log", a->log, "log direct and fallback decisions to stderr (FAMFS_DIRECT_LOG=1)");
+    cmd->add_flag("--log", a->log,
+                  "log direct and fallback decisions to stderr (FAMFS_DIRECT_LOG=1)");
     cmd->add_option("--log-file", a->log_file, "log to FILE instead of stderr")->type_name("FILE");
     cmd->add_option("--stats", a->stats_file, "append each process's counters (JSON) to FILE")
         ->type_name("FILE");

@@ -170,10 +170,10 @@ uint64_t capacity_of(const famfs_direct_file& f) {
 void unescape_into(const char* s, size_t n, char* out, size_t cap) {
     size_t o = 0;
     for (size_t i = 0; i < n && o + 1 < cap; ++i) {
-        if (s[i] == '\\' && i + 3 < n && s[i + 1] >= '0' && s[i + 1] <= '3' &&
-            s[i + 2] >= '0' && s[i + 2] <= '7' && s[i + 3] >= '0' && s[i + 3] <= '7') {
-            out[o++] = static_cast<char>((s[i + 1] - '0') * 64 + (s[i + 2] - '0') * 8 +
-                                         (s[i + 3] - '0'));
+        if (s[i] == '\\' && i + 3 < n && s[i + 1] >= '0' && s[i + 1] <= '3' && s[i + 2] >= '0' &&
+            s[i + 2] <= '7' && s[i + 3] >= '0' && s[i + 3] <= '7') {
+            out[o++] =
+                static_cast<char>((s[i + 1] - '0') * 64 + (s[i + 2] - '0') * 8 + (s[i + 3] - '0'));
             i += 3;
         } else {
             out[o++] = s[i];
@@ -236,19 +236,32 @@ extern "C" {
 
 const char* famfs_direct_why_str(int why) {
     switch (why) {
-        case FAMFS_DIRECT_OK: return "direct";
-        case FAMFS_DIRECT_NOT_REGULAR: return "not a regular file";
-        case FAMFS_DIRECT_NOT_FAMFS: return "not on a fuse.famfs mount";
-        case FAMFS_DIRECT_FAMFS_MODE: return "mount is in famfs mode (the kernel maps the device)";
-        case FAMFS_DIRECT_NO_FMAP: return "no user.famfs.fmap xattr";
-        case FAMFS_DIRECT_BAD_FMAP: return "file map unusable";
-        case FAMFS_DIRECT_ACCESS_MODE: return "file not open with the needed access mode";
-        case FAMFS_DIRECT_DEVICE_ACCESS: return "device cannot be opened with the needed mode";
-        case FAMFS_DIRECT_PRIVATE: return "MAP_PRIVATE";
-        case FAMFS_DIRECT_FLAGS: return "unsupported mmap flags or PROT_EXEC";
-        case FAMFS_DIRECT_RANGE: return "offset/length outside the file's extents";
-        case FAMFS_DIRECT_MAP_FAILED: return "device mmap failed";
-        default: return "unknown";
+        case FAMFS_DIRECT_OK:
+            return "direct";
+        case FAMFS_DIRECT_NOT_REGULAR:
+            return "not a regular file";
+        case FAMFS_DIRECT_NOT_FAMFS:
+            return "not on a fuse.famfs mount";
+        case FAMFS_DIRECT_FAMFS_MODE:
+            return "mount is in famfs mode (the kernel maps the device)";
+        case FAMFS_DIRECT_NO_FMAP:
+            return "no user.famfs.fmap xattr";
+        case FAMFS_DIRECT_BAD_FMAP:
+            return "file map unusable";
+        case FAMFS_DIRECT_ACCESS_MODE:
+            return "file not open with the needed access mode";
+        case FAMFS_DIRECT_DEVICE_ACCESS:
+            return "device cannot be opened with the needed mode";
+        case FAMFS_DIRECT_PRIVATE:
+            return "MAP_PRIVATE";
+        case FAMFS_DIRECT_FLAGS:
+            return "unsupported mmap flags or PROT_EXEC";
+        case FAMFS_DIRECT_RANGE:
+            return "offset/length outside the file's extents";
+        case FAMFS_DIRECT_MAP_FAILED:
+            return "device mmap failed";
+        default:
+            return "unknown";
     }
 }
 
@@ -265,8 +278,10 @@ int famfs_direct_parse_fmap(const char* json, size_t len, famfs_direct_file* out
             size_t n;
             if (!v.string(&s, &n)) return false;
             have_type = true;
-            if (key_is(s, n, "interleave")) f.interleaved = 1;
-            else if (!key_is(s, n, "simple")) return false;
+            if (key_is(s, n, "interleave"))
+                f.interleaved = 1;
+            else if (!key_is(s, n, "simple"))
+                return false;
             return true;
         }
         if (key_is(k, kn, "extents")) {
@@ -295,8 +310,7 @@ int famfs_direct_parse_fmap(const char* json, size_t len, famfs_direct_file* out
         if (e.len == 0 || e.offset % kAlign || e.len % kAlign || e.offset + e.len < e.offset)
             return FAMFS_DIRECT_BAD_FMAP;
     }
-    if (f.interleaved && (f.chunk_size == 0 || f.chunk_size % kAlign))
-        return FAMFS_DIRECT_BAD_FMAP;
+    if (f.interleaved && (f.chunk_size == 0 || f.chunk_size % kAlign)) return FAMFS_DIRECT_BAD_FMAP;
     f.capacity = capacity_of(f);
     if (f.capacity < f.size) return FAMFS_DIRECT_BAD_FMAP;
     *out = f;
@@ -402,8 +416,10 @@ void famfs_direct_mount_mode(famfs_direct_mount* m) {
             return true;
         }
         if (key_is(k, kn, "coherent")) {
-            if (v.word("true")) m->coherent = 1;
-            else if (!v.word("false")) return false;
+            if (v.word("true"))
+                m->coherent = 1;
+            else if (!v.word("false"))
+                return false;
             return true;
         }
         return v.skip();
@@ -428,9 +444,8 @@ int famfs_direct_open_device(const char* device, int writable) {
     return sys_open(device, writable ? O_RDWR : O_RDONLY);
 }
 
-int famfs_direct_map_fd(const famfs_direct_file* f, int devfd, uint64_t off, size_t len,
-                        int prot, int map_type, int extra_flags, void* fixed,
-                        famfs_direct_mapping* out) {
+int famfs_direct_map_fd(const famfs_direct_file* f, int devfd, uint64_t off, size_t len, int prot,
+                        int map_type, int extra_flags, void* fixed, famfs_direct_mapping* out) {
     std::memset(out, 0, sizeof *out);
     const uint64_t page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
     if (len == 0 || off % page || off + len < off) return FAMFS_DIRECT_RANGE;

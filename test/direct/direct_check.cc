@@ -16,6 +16,7 @@
 //   watch FILE OFF BYTE SEC  map once; wait up to SEC s until OFF holds BYTE
 //   no-device-fd DEV FILE    while a direct mapping is live, no fd names DEV
 //   pipe FILE SEED           write(fd, mapped_ptr, n) into a pipe and a file
+#include <dirent.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <sys/mman.h>
@@ -29,7 +30,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <dirent.h>
 #include <string>
 #include <thread>
 #include <vector>
@@ -78,7 +78,8 @@ int cmd_read() {
         if (n == 0) break;
         expect_pattern(buf.data(), off, static_cast<size_t>(n), "read");
         off += static_cast<uint64_t>(n);
-        if (lseek(fd, 0, SEEK_CUR) != static_cast<off_t>(off)) die("offset after read: %s", "", off);
+        if (lseek(fd, 0, SEEK_CUR) != static_cast<off_t>(off))
+            die("offset after read: %s", "", off);
     }
     if (off != size) die("read %s bytes in total", std::to_string(off), 0);
     if (read(fd, buf.data(), 1) != 0) die("read at EOF did not return 0%s");
@@ -94,7 +95,8 @@ int cmd_read() {
     int opath = open(g_file.c_str(), O_PATH);
     if (opath < 0) die("open O_PATH %s", g_file);
     errno = 0;
-    if (read(opath, buf.data(), 1) != -1 || errno != EBADF) die("read of an O_PATH fd was not EBADF%s");
+    if (read(opath, buf.data(), 1) != -1 || errno != EBADF)
+        die("read of an O_PATH fd was not EBADF%s");
     errno = 0;
     if (mmap(nullptr, 4096, PROT_READ, MAP_SHARED, opath, 0) != MAP_FAILED || errno != EBADF)
         die("mmap of an O_PATH fd was not EBADF%s");
@@ -106,8 +108,16 @@ int cmd_pread() {
     int fd = open_file();
     const uint64_t size = size_of(fd);
     std::vector<uint8_t> buf(3 << 20);
-    const uint64_t offs[] = {0, 1, 4095, 4096, (2 << 20) - 1, 2 << 20, (2 << 20) + 12345,
-                             size / 2, size > 5 ? size - 5 : 0, size};
+    const uint64_t offs[] = {0,
+                             1,
+                             4095,
+                             4096,
+                             (2 << 20) - 1,
+                             2 << 20,
+                             (2 << 20) + 12345,
+                             size / 2,
+                             size > 5 ? size - 5 : 0,
+                             size};
     for (uint64_t o : offs) {
         if (o > size) continue;
         const size_t want = std::min<uint64_t>(buf.size(), size - o);
@@ -173,8 +183,8 @@ int cmd_mmap() {
 int cmd_private() {
     int fd = open_file();
     const uint64_t size = size_of(fd);
-    auto* p = static_cast<uint8_t*>(
-        mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0));
+    auto* p =
+        static_cast<uint8_t*>(mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0));
     if (p == MAP_FAILED) die("mmap MAP_PRIVATE%s");
     expect_pattern(p, 0, size, "MAP_PRIVATE");
     p[0] ^= 0xff;  // copy-on-write: the file must not change
@@ -303,8 +313,7 @@ int cmd_write() {
 int cmd_store(uint64_t off, int byte) {
     int fd = open_file(O_RDWR);
     const uint64_t size = size_of(fd);
-    auto* p =
-        static_cast<uint8_t*>(mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0));
+    auto* p = static_cast<uint8_t*>(mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0));
     if (p == MAP_FAILED) die("mmap rw%s");
     p[off] = static_cast<uint8_t>(byte);
     if (msync(p, size, MS_SYNC) != 0) die("msync%s");

@@ -72,8 +72,10 @@ TEST_CASE("fmap JSON: what cannot be served is refused") {
     // unknown type, chunk not 2 MiB multiple
     CHECK(parse(R"({"ext_type":"other","extents":[{"len":2097152,"offset":0}],"size":1})") ==
           FAMFS_DIRECT_BAD_FMAP);
-    CHECK(parse(R"({"ext_type":"interleave","chunk_size":4096,"extents":[{"len":2097152,"offset":0}],"size":1})") ==
-          FAMFS_DIRECT_BAD_FMAP);
+    CHECK(
+        parse(
+            R"({"ext_type":"interleave","chunk_size":4096,"extents":[{"len":2097152,"offset":0}],"size":1})") ==
+        FAMFS_DIRECT_BAD_FMAP);
     // negative and fractional numbers
     CHECK(parse(R"({"ext_type":"simple","extents":[{"len":2097152,"offset":0}],"size":-1})") ==
           FAMFS_DIRECT_BAD_FMAP);
@@ -81,7 +83,8 @@ TEST_CASE("fmap JSON: what cannot be served is refused") {
           FAMFS_DIRECT_BAD_FMAP);
     // 17 extents
     std::string many = R"({"ext_type":"simple","size":1,"extents":[)";
-    for (int i = 0; i < 17; ++i) many += std::string(i ? "," : "") + R"({"len":2097152,"offset":0})";
+    for (int i = 0; i < 17; ++i)
+        many += std::string(i ? "," : "") + R"({"len":2097152,"offset":0})";
     CHECK(parse(many + "]}") == FAMFS_DIRECT_BAD_FMAP);
 }
 

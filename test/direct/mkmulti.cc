@@ -19,7 +19,8 @@
 
 int main(int argc, char** argv) {
     if (argc != 7) {
-        std::fprintf(stderr, "usage: famfs-direct-mkmulti DEV RELPATH NEXTENTS EXTENT_MIB SIZE SEED\n");
+        std::fprintf(stderr,
+                     "usage: famfs-direct-mkmulti DEV RELPATH NEXTENTS EXTENT_MIB SIZE SEED\n");
         return 2;
     }
     try {

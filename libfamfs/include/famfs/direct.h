@@ -53,10 +53,10 @@ struct famfs_direct_extent {
 
 /* What the daemon's user.famfs.fmap xattr says about an open file, plus its mount. */
 struct famfs_direct_file {
-    uint64_t size;       /* file size in bytes */
-    uint64_t capacity;   /* bytes the extents cover (>= size, a 2 MiB multiple) */
-    uint64_t dev;        /* st_dev of the mount */
-    uint64_t ino;        /* st_ino */
+    uint64_t size;        /* file size in bytes */
+    uint64_t capacity;    /* bytes the extents cover (>= size, a 2 MiB multiple) */
+    uint64_t dev;         /* st_dev of the mount */
+    uint64_t ino;         /* st_ino */
     uint32_t interleaved; /* 0: ext[] are the file's extents in order; 1: ext[] are strips */
     uint32_t nextents;
     uint64_t chunk_size; /* striped files: bytes per chunk (a 2 MiB multiple) */
