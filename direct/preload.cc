@@ -765,8 +765,8 @@ __attribute__((destructor)) void fini() {
     }
 }
 
-// Calls the real function if resolved, else the system call.
-#define REAL_OR(fn, raw) (ready() && g_real.fn ? g_real.fn : nullptr)
+// The real function once resolved; null makes the wrapper issue the system call.
+#define REAL(fn) (ready() && g_real.fn ? g_real.fn : nullptr)
 
 int after_open(int fd) {
     if (fd >= 0) drop_fd(fd);
@@ -794,7 +794,7 @@ ssize_t read_via(const struct iovec* iov, int cnt, int fd, off_t off, Pos pos, b
             mode = static_cast<mode_t>(va_arg(ap, int));                                       \
             va_end(ap);                                                                        \
         }                                                                                      \
-        if (auto f = REAL_OR(field, 0)) return after_open(f(path, flags, mode));               \
+        if (auto f = REAL(field)) return after_open(f(path, flags, mode));                     \
         return after_open(static_cast<int>(syscall(SYS_openat, AT_FDCWD, path, flags, mode))); \
     }
 OPEN_WRAPPER(open, open)
@@ -809,38 +809,38 @@ OPEN_WRAPPER(open64, open64)
             mode = static_cast<mode_t>(va_arg(ap, int));                                    \
             va_end(ap);                                                                     \
         }                                                                                   \
-        if (auto f = REAL_OR(field, 0)) return after_open(f(dirfd, path, flags, mode));     \
+        if (auto f = REAL(field)) return after_open(f(dirfd, path, flags, mode));           \
         return after_open(static_cast<int>(syscall(SYS_openat, dirfd, path, flags, mode))); \
     }
 OPENAT_WRAPPER(openat, openat)
 OPENAT_WRAPPER(openat64, openat64)
 
 EXPORT int __open_2(const char* path, int flags) {
-    if (auto f = REAL_OR(open_2, 0)) return after_open(f(path, flags));
+    if (auto f = REAL(open_2)) return after_open(f(path, flags));
     return after_open(static_cast<int>(syscall(SYS_openat, AT_FDCWD, path, flags, 0)));
 }
 EXPORT int __open64_2(const char* path, int flags) {
-    if (auto f = REAL_OR(open64_2, 0)) return after_open(f(path, flags));
+    if (auto f = REAL(open64_2)) return after_open(f(path, flags));
     return after_open(static_cast<int>(syscall(SYS_openat, AT_FDCWD, path, flags, 0)));
 }
 EXPORT int __openat_2(int dirfd, const char* path, int flags) {
-    if (auto f = REAL_OR(openat_2, 0)) return after_open(f(dirfd, path, flags));
+    if (auto f = REAL(openat_2)) return after_open(f(dirfd, path, flags));
     return after_open(static_cast<int>(syscall(SYS_openat, dirfd, path, flags, 0)));
 }
 EXPORT int __openat64_2(int dirfd, const char* path, int flags) {
-    if (auto f = REAL_OR(openat64_2, 0)) return after_open(f(dirfd, path, flags));
+    if (auto f = REAL(openat64_2)) return after_open(f(dirfd, path, flags));
     return after_open(static_cast<int>(syscall(SYS_openat, dirfd, path, flags, 0)));
 }
 
 EXPORT int close(int fd) {
     drop_fd(fd);
-    if (auto f = REAL_OR(close, 0)) return f(fd);
+    if (auto f = REAL(close)) return f(fd);
     return static_cast<int>(syscall(SYS_close, fd));
 }
 
 EXPORT int close_range(unsigned first, unsigned last, int flags) {
     int r;
-    if (auto f = REAL_OR(close_range, 0))
+    if (auto f = REAL(close_range))
         r = f(first, last, flags);
     else
         r = static_cast<int>(syscall(SYS_close_range, first, last, flags));
@@ -851,7 +851,7 @@ EXPORT int close_range(unsigned first, unsigned last, int flags) {
 }
 
 EXPORT void closefrom(int lowfd) {
-    if (auto f = REAL_OR(closefrom, 0))
+    if (auto f = REAL(closefrom))
         f(lowfd);
     else
         syscall(SYS_close_range, lowfd, ~0U, 0);
@@ -860,7 +860,7 @@ EXPORT void closefrom(int lowfd) {
 
 EXPORT int dup(int fd) {
     int r;
-    if (auto f = REAL_OR(dup, 0))
+    if (auto f = REAL(dup))
         r = f(fd);
     else
         r = static_cast<int>(syscall(SYS_dup, fd));
@@ -869,7 +869,7 @@ EXPORT int dup(int fd) {
 
 EXPORT int dup2(int oldfd, int newfd) {
     int r;
-    if (auto f = REAL_OR(dup2, 0))
+    if (auto f = REAL(dup2))
         r = f(oldfd, newfd);
     else
         r = static_cast<int>(oldfd == newfd ? syscall(SYS_fcntl, oldfd, F_GETFD) < 0 ? -1 : oldfd
@@ -880,7 +880,7 @@ EXPORT int dup2(int oldfd, int newfd) {
 
 EXPORT int dup3(int oldfd, int newfd, int flags) {
     int r;
-    if (auto f = REAL_OR(dup3, 0))
+    if (auto f = REAL(dup3))
         r = f(oldfd, newfd, flags);
     else
         r = static_cast<int>(syscall(SYS_dup3, oldfd, newfd, flags));
@@ -904,14 +904,14 @@ EXPORT int fcntl(int fd, int cmd, ...) {
     va_start(ap, cmd);
     void* arg = va_arg(ap, void*);
     va_end(ap);
-    return fcntl_common(REAL_OR(fcntl, 0), fd, cmd, arg);
+    return fcntl_common(REAL(fcntl), fd, cmd, arg);
 }
 EXPORT int fcntl64(int fd, int cmd, ...) {
     va_list ap;
     va_start(ap, cmd);
     void* arg = va_arg(ap, void*);
     va_end(ap);
-    return fcntl_common(REAL_OR(fcntl64, 0), fd, cmd, arg);
+    return fcntl_common(REAL(fcntl64), fd, cmd, arg);
 }
 
 EXPORT ssize_t read(int fd, void* buf, size_t n) {
@@ -921,12 +921,12 @@ EXPORT ssize_t read(int fd, void* buf, size_t n) {
     bool served;
     ssize_t r = read_via(&iov, 1, fd, 0, Pos::Current, &served);
     if (served) return r;
-    if (auto f = REAL_OR(read, 0)) return f(fd, buf, n);
+    if (auto f = REAL(read)) return f(fd, buf, n);
     return syscall(SYS_read, fd, buf, n);
 }
 EXPORT ssize_t __read_chk(int fd, void* buf, size_t n, size_t buflen) {
     if (n > buflen) {
-        if (auto f = REAL_OR(read_chk, 0)) return f(fd, buf, n, buflen);  // it aborts
+        if (auto f = REAL(read_chk)) return f(fd, buf, n, buflen);  // it aborts
         abort();
     }
     return read(fd, buf, n);
@@ -940,7 +940,7 @@ EXPORT ssize_t __read_chk(int fd, void* buf, size_t n, size_t buflen) {
         bool served;                                                    \
         ssize_t r = read_via(&iov, 1, fd, off, Pos::Explicit, &served); \
         if (served) return r;                                           \
-        if (auto f = REAL_OR(field, 0)) return f(fd, buf, n, off);      \
+        if (auto f = REAL(field)) return f(fd, buf, n, off);            \
         return syscall(SYS_pread64, fd, buf, n, off);                   \
     }
 PREAD_WRAPPER(pread, pread)
@@ -948,14 +948,14 @@ PREAD_WRAPPER(pread64, pread64)
 
 EXPORT ssize_t __pread_chk(int fd, void* buf, size_t n, off_t off, size_t buflen) {
     if (n > buflen) {
-        if (auto f = REAL_OR(pread_chk, 0)) return f(fd, buf, n, off, buflen);
+        if (auto f = REAL(pread_chk)) return f(fd, buf, n, off, buflen);
         abort();
     }
     return pread(fd, buf, n, off);
 }
 EXPORT ssize_t __pread64_chk(int fd, void* buf, size_t n, off_t off, size_t buflen) {
     if (n > buflen) {
-        if (auto f = REAL_OR(pread64_chk, 0)) return f(fd, buf, n, off, buflen);
+        if (auto f = REAL(pread64_chk)) return f(fd, buf, n, off, buflen);
         abort();
     }
     return pread64(fd, buf, n, off);
@@ -966,7 +966,7 @@ EXPORT ssize_t readv(int fd, const struct iovec* iov, int cnt) {
     ssize_t r = cnt > 0 && cnt <= IOV_MAX ? read_via(iov, cnt, fd, 0, Pos::Current, &served)
                                           : (served = false, 0);
     if (served) return r;
-    if (auto f = REAL_OR(readv, 0)) return f(fd, iov, cnt);
+    if (auto f = REAL(readv)) return f(fd, iov, cnt);
     return syscall(SYS_readv, fd, iov, cnt);
 }
 
@@ -977,7 +977,7 @@ EXPORT ssize_t readv(int fd, const struct iovec* iov, int cnt) {
                         ? read_via(iov, cnt, fd, off, Pos::Explicit, &served)  \
                         : (served = false, 0);                                 \
         if (served) return r;                                                  \
-        if (auto f = REAL_OR(field, 0)) return f(fd, iov, cnt, off);           \
+        if (auto f = REAL(field)) return f(fd, iov, cnt, off);                 \
         return syscall(SYS_preadv, fd, iov, cnt, off, 0);                      \
     }
 PREADV_WRAPPER(preadv, preadv)
@@ -990,7 +990,7 @@ PREADV_WRAPPER(preadv64, preadv64)
         if (flags == 0 && cnt > 0 && cnt <= IOV_MAX)                                            \
             r = read_via(iov, cnt, fd, off, off == -1 ? Pos::Current : Pos::Explicit, &served); \
         if (served) return r;                                                                   \
-        if (auto f = REAL_OR(field, 0)) return f(fd, iov, cnt, off, flags);                     \
+        if (auto f = REAL(field)) return f(fd, iov, cnt, off, flags);                           \
         return syscall(SYS_preadv2, fd, iov, cnt, off, 0, flags);                               \
     }
 PREADV2_WRAPPER(preadv2, preadv2)
@@ -1001,7 +1001,7 @@ PREADV2_WRAPPER(preadv64v2, preadv64v2)
         bool served;                                                                    \
         void* p = direct_mmap(addr, len, prot, flags, fd, off, &served);                \
         if (served) return p;                                                           \
-        if (auto f = REAL_OR(field, 0)) return f(addr, len, prot, flags, fd, off);      \
+        if (auto f = REAL(field)) return f(addr, len, prot, flags, fd, off);            \
         long r = syscall(SYS_mmap, addr, len, prot, flags, fd, off);                    \
         return r == -1 ? MAP_FAILED : reinterpret_cast<void*>(r);                       \
     }
@@ -1013,7 +1013,7 @@ EXPORT int munmap(void* addr, size_t len) {
     if (find_exact(addr, len, /*take=*/true, &r))
         return static_cast<int>(syscall(SYS_munmap, r.base, r.base_len));
     int rc;
-    if (auto f = REAL_OR(munmap, 0))
+    if (auto f = REAL(munmap))
         rc = f(addr, len);
     else
         rc = static_cast<int>(syscall(SYS_munmap, addr, len));
@@ -1025,7 +1025,7 @@ EXPORT int mprotect(void* addr, size_t len, int prot) {
     MapRecord r;
     if (find_exact(addr, len, /*take=*/false, &r))
         return static_cast<int>(syscall(SYS_mprotect, r.base, r.base_len, prot));
-    if (auto f = REAL_OR(mprotect, 0)) return f(addr, len, prot);
+    if (auto f = REAL(mprotect)) return f(addr, len, prot);
     return static_cast<int>(syscall(SYS_mprotect, addr, len, prot));
 }
 
@@ -1033,6 +1033,6 @@ EXPORT int madvise(void* addr, size_t len, int advice) {
     MapRecord r;
     if (find_exact(addr, len, /*take=*/false, &r))
         return static_cast<int>(syscall(SYS_madvise, r.base, r.base_len, advice));
-    if (auto f = REAL_OR(madvise, 0)) return f(addr, len, advice);
+    if (auto f = REAL(madvise)) return f(addr, len, advice);
     return static_cast<int>(syscall(SYS_madvise, addr, len, advice));
 }
