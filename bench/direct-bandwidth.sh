@@ -13,7 +13,7 @@ B=${1:-$(cd "$(dirname "$0")/.." && pwd)/build}
 SIZE=${2:-1024}
 PASSES=${PASSES:-3}
 ROUNDS=${ROUNDS:-2}
-BENCH=$B/direct/famfs-bench-direct
+BENCH=$B/bench/famfs-bench-direct
 FAMFS=$B/tools/famfs
 W=$(mktemp -d /tmp/famfs-bench-direct.XXXXXX)
 cleanup() {

@@ -32,10 +32,8 @@ trap cleanup EXIT
 DEV=$T/dev0
 export FAMFS_SYSTEM_UUID_FILE=$T/system_uuid   # this "host" owns what it formats
 
-passed=0
-failed=0
-pass() { echo "PASS: $*"; passed=$((passed + 1)); }
-fail() { echo "FAIL: $*"; failed=$((failed + 1)); }
+# shellcheck source=../lib/check.sh
+source "$HERE/../lib/check.sh"
 step() { echo; echo "== $*"; }
 
 # run CMD...: runs it, stdout in $T/out, stderr in $T/err, exit code in $rc.
@@ -389,5 +387,4 @@ else
 fi
 
 echo
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+summary

@@ -177,7 +177,7 @@ print(hashlib.sha256(a.tobytes()).hexdigest())' "$M/$1")
         check "numpy.memmap $1: mapped directly" [ "$(stat_sum "$s" maps_direct python3)" -ge 1 -a "$(stat_sum "$s" fallbacks python3)" -eq 0 ]
     done
 else
-    echo "SKIP: numpy.memmap: python3-numpy is not installed (tools/install-deps.sh installs it)"
+    echo "SKIP: numpy.memmap: python3-numpy is not installed (scripts/install-deps.sh installs it)"
 fi
 
 # ---- the log, the command line ---------------------------------------------------------------
