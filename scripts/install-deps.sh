@@ -12,6 +12,7 @@ packages=(
   catch2 libcli11-dev nlohmann-json3-dev zlib1g-dev libsystemd-dev
   # run and test
   util-linux kmod xz-utils python3 systemd attr
+  python3-numpy  # test/direct: numpy.memmap under famfs run
   # Debian packages (scripts/build-packages.sh) and their tests
   dpkg-dev debhelper fakeroot rsync lintian man-db bash-completion
   # VM harness (test/vm)

@@ -11,6 +11,10 @@
 #include "famfs/error.h"
 #include "famfs/uuid.h"
 
+namespace famfs::cli {
+void add_run(CLI::App& app, GlobalOptions& g);  // tools/run_cmd.cc
+}
+
 #ifndef FAMFS_VERSION
 #define FAMFS_VERSION "0.0.0"
 #endif
@@ -90,6 +94,7 @@ int main(int argc, char** argv) {
     famfs::cli::add_fsck(app, g);
     famfs::cli::add_flush(app, g);
     famfs::cli::add_mount_commands(app, g);
+    famfs::cli::add_run(app, g);  // tools/run_cmd.cc
 
     const std::string sub_name = subcommand_name(app, args);
     try {

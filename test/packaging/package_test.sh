@@ -31,7 +31,8 @@ for f in /usr/bin/famfs /usr/sbin/famfs-fused /usr/sbin/mkfs.famfs /usr/sbin/mou
     /usr/share/man/man8/famfs-creat.8.gz /usr/share/man/man8/famfs-fused.8.gz \
     /usr/share/man/man8/mount.famfs.8.gz /usr/share/man/man8/mkfs.famfs.8.gz \
     /usr/share/bash-completion/completions/famfs /usr/include/famfs/fs.h \
-    /usr/lib/x86_64-linux-gnu/libfamfs.so /usr/lib/x86_64-linux-gnu/pkgconfig/famfs.pc; do
+    /usr/lib/x86_64-linux-gnu/libfamfs.so /usr/lib/x86_64-linux-gnu/pkgconfig/famfs.pc \
+    /usr/lib/x86_64-linux-gnu/famfs/libfamfs-direct.so /usr/include/famfs/direct.h; do
     check "dpkg -L lists $f" grep -qx "$f" "$T/files"
 done
 check "libfamfs0 ships the versioned library" \
@@ -46,6 +47,8 @@ check "the installed famfs reports the changelog's version" bash -c \
 echo "== found where users look"
 check "mount(8)'s helper is the package's" test "$(readlink -f /sbin/mount.famfs)" = /usr/sbin/famfs-fused
 check "famfs on PATH is the package's" test "$(command -v famfs)" = /usr/bin/famfs
+check "famfs run preloads the package's libfamfs-direct.so" bash -c \
+    "famfs run -- sh -c 'echo \$LD_PRELOAD' | grep -qx /usr/lib/x86_64-linux-gnu/famfs/libfamfs-direct.so"
 check "man -w famfs-creat" bash -c "man -w famfs-creat | grep -q '^/usr/share/man/man8/famfs-creat.8'"
 check "man -w mount.famfs" bash -c "man -w mount.famfs | grep -q 'man8/mount.famfs.8'"
 check "man famfs-creat renders the SYNOPSIS of --help" bash -c \
