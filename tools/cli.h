@@ -83,7 +83,7 @@ void add_getmap(CLI::App& app, GlobalOptions& g);
 void add_log(CLI::App& app, GlobalOptions& g);
 void add_fsck(CLI::App& app, GlobalOptions& g);
 void add_flush(CLI::App& app, GlobalOptions& g);
-// tools/mount_cmd.cc (owned by the daemon side): `famfs mount`, `famfs umount`.
+// tools/mount_cmd.cc: `famfs mount`, `famfs umount`.
 void add_mount_commands(CLI::App& app, GlobalOptions& g);
 // tools/upstream_cmd.cc: upstream's check, clone, mkmeta, answered with a pointer.
 void add_upstream_only(CLI::App& app);

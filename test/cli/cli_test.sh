@@ -35,10 +35,8 @@ trap cleanup EXIT
 DEV=$T/dev0
 export FAMFS_SYSTEM_UUID_FILE=$T/system_uuid   # this "host" owns what it formats
 
-passed=0
-failed=0
-pass() { echo "PASS: $*"; passed=$((passed + 1)); }
-fail() { echo "FAIL: $*"; failed=$((failed + 1)); }
+# shellcheck source=../lib/check.sh
+source "$HERE/../lib/check.sh"
 step() { echo; echo "== $*"; }
 skip() { echo "SKIP: $*"; }
 
@@ -685,5 +683,4 @@ else
 fi
 
 echo
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+summary
