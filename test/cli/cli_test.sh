@@ -623,7 +623,14 @@ else
         [ "$(meta_sum "$MDEV")" = "$sum" ] && pass "the mounted device was not touched" || fail "mkfs changed a mounted device"
         RO=$T/ro
         mkdir -p "$RO"
+        sleep 1.1   # the second daemon starts in another second than the first
         expect 0 "famfs mount -o ro (a second mount, read-only)" timeout 60 "$FAMFS" mount -o ro "$MDEV" "$RO"
+        # 10: one time every host (every daemon) agrees on: the log index.
+        t1=$(stat -c '%Y %Z %X' "$MNT/m/n/f"); t2=$(stat -c '%Y %Z %X' "$RO/m/n/f")
+        li=$("$FAMFS" getmap --json "$MNT/m/n/f" | py 'd["log_index"]')
+        [ "$t1" = "$t2" ] && [ "$t1" = "$li $li $li" ] &&
+            pass "mtime/ctime/atime agree between two daemons: the log index ($t1)" ||
+            fail "times differ between mounts: '$t1' vs '$t2' (log index $li)"
         expect_fail "creat under a read-only mount is refused" "famfs creat: $RO is mounted read-only" timeout 20 "$FAMFS" creat -s 2M "$RO/m/ro-file"
         expect_fail "mkdir under a read-only mount is refused" "famfs mkdir: $RO is mounted read-only" timeout 20 "$FAMFS" mkdir "$RO/ro-dir"
         expect_fail "cp into a read-only mount is refused" "famfs cp: $RO is mounted read-only" timeout 20 "$FAMFS" cp "$T/s1" "$RO/"
