@@ -577,6 +577,10 @@ if command -v script >/dev/null; then
     grep -q 'ETA' "$T/tty" && grep -q $'\r' "$T/tty" && pass "seeded creat on a tty: one redrawn line with ETA" || fail "no progress on a tty: $(head -c 200 "$T/tty" | od -c | head -3)"
     script -qec "'$FAMFS' --device '$DEV' verify -S 5 prog1" /dev/null >"$T/tty" 2>&1
     grep -q 'verify: .* of 1 GiB' "$T/tty" && pass "verify on a tty shows progress" || fail "verify: no progress on a tty"
+    truncate -s 1G "$T/cpprog.src"
+    script -qec "'$FAMFS' --device '$DEV' cp '$T/cpprog.src' /cpprog" /dev/null >"$T/tty" 2>&1
+    grep -q 'cp: .* of 1 GiB' "$T/tty" && pass "cp on a tty shows progress" || fail "cp: no progress on a tty"
+    rm -f "$T/cpprog.src"
     script -qec "'$FAMFS' --device '$DEV' verify -q -S 5 prog1" /dev/null >"$T/tty" 2>&1
     grep -q 'ETA' "$T/tty" && fail "-q still shows progress" || pass "-q hides progress"
     F verify -S 5 prog1 >"$T/out" 2>&1
