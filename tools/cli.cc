@@ -9,9 +9,9 @@
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
-#include <optional>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <sstream>
 
 #include "famfs/error.h"
@@ -193,7 +193,8 @@ std::optional<uint32_t> numeric_id(const std::string& text) {
 
 uint32_t parse_user(const std::string& text) {
     if (auto id = numeric_id(text)) return *id;
-    if (const struct passwd* pw = text.empty() ? nullptr : getpwnam(text.c_str())) return pw->pw_uid;
+    if (const struct passwd* pw = text.empty() ? nullptr : getpwnam(text.c_str()))
+        return pw->pw_uid;
     usage_error("unknown user '{}': give a user name known to this host or a numeric uid", text);
 }
 
@@ -377,8 +378,8 @@ std::string plural(uint64_t n, const std::string& one, const std::string& many) 
     return fmt::format("{} {}", n, n == 1 ? one : (many.empty() ? one + "s" : many));
 }
 
-void no_room(const Filesystem& fs, const std::string& device, uint64_t needed_bytes,
-             size_t nfiles, const std::string& first_failed) {
+void no_room(const Filesystem& fs, const std::string& device, uint64_t needed_bytes, size_t nfiles,
+             const std::string& first_failed) {
     const uint64_t free_bytes = fs.allocator_snapshot().free_bytes();
     command_error(
         "no room for {}: {} needed{}, {} free on {}; nothing was created",

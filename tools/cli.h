@@ -158,6 +158,6 @@ std::string format_size(uint64_t bytes);  // "8 GiB", "3 MiB", "123 bytes"
 std::string human_size(uint64_t bytes);   // "4.9 GiB", "512 MiB", "12 KiB", "100 bytes"
 // "1 file", "2 files": counts in messages.
 std::string plural(uint64_t n, const std::string& one, const std::string& many = {});
-std::string format_mode(uint32_t mode);   // "0644"
+std::string format_mode(uint32_t mode);  // "0644"
 
 }  // namespace famfs::cli

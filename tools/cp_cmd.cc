@@ -159,7 +159,8 @@ private:
                 if (!a_.dereference) {
                     ++symlinks_;
                     if (a_.verbose)
-                        warnings_.push_back(fmt::format("skipping symlink '{}' (-L follows it)", child));
+                        warnings_.push_back(
+                            fmt::format("skipping symlink '{}' (-L follows it)", child));
                     continue;
                 }
                 if (stat(child.c_str(), &cst) < 0) {
@@ -224,8 +225,7 @@ uint64_t read_full(int fd, uint8_t* p, uint64_t n, std::string& err) {
 
 // True when the famfs file already holds exactly the source's bytes (a
 // finished copy); false for anything else, e.g. a copy killed half way.
-bool same_content(const Filesystem& fs, const Node& f, const std::string& src,
-                  Progress& progress) {
+bool same_content(const Filesystem& fs, const Node& f, const std::string& src, Progress& progress) {
     const int fd = open_source(src);
     std::vector<uint8_t> buf;
     bool same = true;
@@ -368,14 +368,14 @@ int run_cp(const GlobalOptions& g, const CpArgs& a) {
     }
     progress.finish();
     if (a.verbose || rewritten || symlinks)
-        std::printf("copied %s, rewrote %llu, skipped %llu unchanged (%s written), created %s%s\n",
-                    plural(files, "file").c_str(), static_cast<unsigned long long>(rewritten),
-                    static_cast<unsigned long long>(skipped), human_size(bytes).c_str(),
-                    plural(dirs, "directory", "directories").c_str(),
-                    symlinks ? fmt::format(", skipped {} (use -L to follow)",
-                                           plural(symlinks, "symlink"))
-                                   .c_str()
-                             : "");
+        std::printf(
+            "copied %s, rewrote %llu, skipped %llu unchanged (%s written), created %s%s\n",
+            plural(files, "file").c_str(), static_cast<unsigned long long>(rewritten),
+            static_cast<unsigned long long>(skipped), human_size(bytes).c_str(),
+            plural(dirs, "directory", "directories").c_str(),
+            symlinks ? fmt::format(", skipped {} (use -L to follow)", plural(symlinks, "symlink"))
+                           .c_str()
+                     : "");
     if (!last_new.empty()) settle_mount(dest, last_new);
     return kExitOk;
 }
@@ -391,26 +391,27 @@ void add_cp(CLI::App& app, GlobalOptions& g) {
          .synopsis = "cp [-v] [-m MODE] [-u USER] [-g GROUP] SRC DEST\n"
                      "cp -r [-L] [-v] [OPTIONS] SRC... DIR\n"
                      "cp [-N NSTRIPS -B NBUCKETS -C CHUNKSIZE] SRC... DEST",
-         .description = "Copies files from the local filesystem into famfs. Each famfs file is\n"
-                        "created with the size and permission bits of its source (or -m MODE),\n"
-                        "owned by the caller (or -u/-g), and the data is read straight into the\n"
-                        "device mapping and flushed. As with cp(1): with one SRC, DEST is the new\n"
-                        "file (or, with -r, the new directory) unless it is an existing directory,\n"
-                        "in which case SRC is copied into it; with several SRCs, DEST must be a\n"
-                        "directory. Copying a directory needs -r.\n"
-                        "\n"
-                        "Restartable: a destination file that already exists with the source's\n"
-                        "size is compared with the source; if the bytes differ (a copy that was\n"
-                        "interrupted, or a source that changed) it is rewritten and a line says\n"
-                        "so. One with another size is an error (famfs files cannot be resized or\n"
-                        "replaced), and existing directories are merged into. -v lists each file\n"
-                        "copied or skipped and why.\n"
-                        "\n"
-                        "Symlinks inside a tree are skipped and counted in the summary; -L follows\n"
-                        "them, as cp -L does. Empty files (famfs files cannot be empty) and\n"
-                        "special files are skipped with a warning. Everything is checked and\n"
-                        "allocated before the first file is created. On a terminal, progress is\n"
-                        "shown (bytes, files, rate, ETA); -q hides it.",
+         .description =
+             "Copies files from the local filesystem into famfs. Each famfs file is\n"
+             "created with the size and permission bits of its source (or -m MODE),\n"
+             "owned by the caller (or -u/-g), and the data is read straight into the\n"
+             "device mapping and flushed. As with cp(1): with one SRC, DEST is the new\n"
+             "file (or, with -r, the new directory) unless it is an existing directory,\n"
+             "in which case SRC is copied into it; with several SRCs, DEST must be a\n"
+             "directory. Copying a directory needs -r.\n"
+             "\n"
+             "Restartable: a destination file that already exists with the source's\n"
+             "size is compared with the source; if the bytes differ (a copy that was\n"
+             "interrupted, or a source that changed) it is rewritten and a line says\n"
+             "so. One with another size is an error (famfs files cannot be resized or\n"
+             "replaced), and existing directories are merged into. -v lists each file\n"
+             "copied or skipped and why.\n"
+             "\n"
+             "Symlinks inside a tree are skipped and counted in the summary; -L follows\n"
+             "them, as cp -L does. Empty files (famfs files cannot be empty) and\n"
+             "special files are skipped with a warning. Everything is checked and\n"
+             "allocated before the first file is created. On a terminal, progress is\n"
+             "shown (bytes, files, rate, ETA); -q hides it.",
          .examples = "famfs cp model.bin /mnt/famfs/\n"
                      "famfs cp -r dataset /mnt/famfs/     # interrupted? rerun it to resume\n"
                      "famfs cp -r -L -m 0444 tree-with-links /mnt/famfs/\n"
@@ -423,7 +424,8 @@ void add_cp(CLI::App& app, GlobalOptions& g) {
         ->type_name("");
     cmd->add_flag("-r,-R,--recursive", a->recursive, "copy directories recursively");
     cmd->add_flag("-L,--dereference", a->dereference, "follow symlinks in trees (as cp -L)");
-    cmd->add_option("-m,--mode", a->mode, "permission bits of created files (default: the source's)")
+    cmd->add_option("-m,--mode", a->mode,
+                    "permission bits of created files (default: the source's)")
         ->type_name("MODE");
     cmd->add_option("-u,--uid", a->user, "owner: user name or uid (default: the caller)")
         ->type_name("USER");

@@ -230,8 +230,7 @@ int run_creat(const GlobalOptions& g, const CreatArgs& a) {
                 // As upstream: an existing file of the same size is a no-op
                 // (refilled if a seed is given); anything else is an error.
                 const Node* n = fs->tree().resolve(it.relpath);
-                if (!n)
-                    usage_error("'{}' is named twice in this command", it.shown);
+                if (!n) usage_error("'{}' is named twice in this command", it.shown);
                 if (n->size != it.size)
                     command_error(
                         "'{}' already exists with size {} (not {}); famfs files cannot be "
@@ -286,11 +285,11 @@ int run_creat(const GlobalOptions& g, const CreatArgs& a) {
     }
     progress.finish();
     if (multi || spec_form)
-        std::printf("created %s%s\n", plural(created, "file").c_str(),
-                    created == items.size()
-                        ? ""
-                        : fmt::format(" ({} existed with the same size)", items.size() - created)
-                              .c_str());
+        std::printf(
+            "created %s%s\n", plural(created, "file").c_str(),
+            created == items.size()
+                ? ""
+                : fmt::format(" ({} existed with the same size)", items.size() - created).c_str());
     if (!last_new.empty()) settle_mount(where, last_new);
     return kExitOk;
 }

@@ -18,8 +18,8 @@ struct GetmapArgs {
 };
 
 // Upstream's getmap -q answers with its exit code only.
-constexpr int kQuietNotFamfs = 1;    // the file is not in a famfs filesystem
-constexpr int kQuietNotMapped = 2;   // famfs, but no map
+constexpr int kQuietNotFamfs = 1;   // the file is not in a famfs filesystem
+constexpr int kQuietNotMapped = 2;  // famfs, but no map
 constexpr int kQuietNotFound = EBADF;
 constexpr int kQuietNotRegular = EISDIR;
 

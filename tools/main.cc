@@ -1,9 +1,9 @@
 // famfs: the command-line tool. Also installed as mkfs.famfs, which behaves
 // as `famfs mkfs`.
-#include <cstdio>
-#include <cstdlib>
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <optional>
 #include <sstream>

@@ -32,9 +32,10 @@ void refuse_if_mounted(const std::string& device, const char* what) {
     if (mounts.empty()) return;
     std::string where;
     for (const std::string& m : mounts) where += (where.empty() ? "" : ", ") + m;
-    command_error("{} is mounted on {}: unmount it first (famfs umount {}); {} refused, even "
-                  "with --force",
-                  device, where, mounts.front(), what);
+    command_error(
+        "{} is mounted on {}: unmount it first (famfs umount {}); {} refused, even "
+        "with --force",
+        device, where, mounts.front(), what);
 }
 
 // Upstream's mkfs -k -f: invalidates the superblock, so the device is no

@@ -124,7 +124,7 @@ int run_mount(const GlobalOptions& g, const MountArgs& a) {
     const std::string why = (*stats).value("mode_reason", std::string());
     std::printf("famfs: mounted %s on %s (%s, %s)\n", (*stats).value("device", a.device).c_str(),
                 a.mountpoint.c_str(), (*stats).value("role", std::string("?")).c_str(),
-                why.empty() ? mode.c_str()
+                why.empty()               ? mode.c_str()
                 : why.rfind(mode, 0) == 0 ? why.c_str()
                                           : (mode + ": " + why).c_str());
     return kExitOk;

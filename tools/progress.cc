@@ -34,7 +34,8 @@ void Progress::add(uint64_t bytes, uint64_t files) {
 void Progress::draw() {
     const double secs = std::chrono::duration<double>(Clock::now() - start_).count();
     const double rate = secs > 0 ? bytes_ / secs : 0;
-    std::string line = fmt::format("{}: {} of {}", what_, human_size(bytes_), human_size(total_bytes_));
+    std::string line =
+        fmt::format("{}: {} of {}", what_, human_size(bytes_), human_size(total_bytes_));
     if (total_bytes_) line += fmt::format(" ({}%)", bytes_ * 100 / total_bytes_);
     if (total_files_ > 1) line += fmt::format(", {} of {} files", files_, total_files_);
     line += fmt::format(", {}/s", human_size(static_cast<uint64_t>(rate)));

@@ -30,16 +30,16 @@ constexpr Redirect kRedirects[] = {
 
 void add_upstream_only(CLI::App& app) {
     for (const Redirect& r : kRedirects) {
-        CLI::App* cmd = add_command(
-            app,
-            {.name = r.name,
-             .summary = r.summary,
-             .synopsis = std::string(r.name) + " ...",
-             .description = std::string("Upstream famfs's '") + r.name + "' command: " +
-                            r.message + ".",
-             .examples = "",
-             .exit_status = "2  always (with the one line above)"},
-            [msg = r.message]() -> int { throw CommandError(kExitUsage, msg); });
+        CLI::App* cmd =
+            add_command(app,
+                        {.name = r.name,
+                         .summary = r.summary,
+                         .synopsis = std::string(r.name) + " ...",
+                         .description = std::string("Upstream famfs's '") + r.name +
+                                        "' command: " + r.message + ".",
+                         .examples = "",
+                         .exit_status = "2  always (with the one line above)"},
+                        [msg = r.message]() -> int { throw CommandError(kExitUsage, msg); });
         cmd->allow_extras();
         cmd->group("Upstream commands answered with a pointer");
     }

@@ -286,11 +286,9 @@ void Filesystem::Batch::commit() {
     if (committed_) fail(EINVAL, "this batch was already committed");
     const uint64_t free_slots = fs_.log_.capacity() - fs_.log_.published_count();
     if (staged_.size() > free_slots)
-        fail(ENOSPC,
-             "the famfs log is full: {} needed, {} left (of {}); nothing was created",
+        fail(ENOSPC, "the famfs log is full: {} needed, {} left (of {}); nothing was created",
              staged_.size() == 1 ? "1 entry" : fmt::format("{} entries", staged_.size()),
-             free_slots == 1 ? "1 slot" : fmt::format("{} slots", free_slots),
-             fs_.log_.capacity());
+             free_slots == 1 ? "1 slot" : fmt::format("{} slots", free_slots), fs_.log_.capacity());
     committed_ = true;
     for (const LogEntry& e : staged_) append_entry(fs_.log_, e);
     // Replay what we appended. The allocator already holds the staged

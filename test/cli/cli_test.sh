@@ -93,7 +93,7 @@ expect 0 "famfs --version" "$FAMFS" --version
 contains "$T/out" "famfs" "version names famfs"
 expect 0 "famfs --help" "$FAMFS" --help
 for c in mkfs creat verify mkdir cp getmap log fsck flush mount umount; do
-    contains "$T/out" "^  $c[ ,]" "famfs --help lists $c"
+    contains "$T/out" "^  ${c}[ ,]" "famfs --help lists $c"
 done
 for c in mkfs creat verify mkdir cp getmap log fsck flush; do
     run "$FAMFS" "$c" --help
