@@ -48,7 +48,6 @@ FsState::FsState(const std::string& device, const StateOptions& opt)
     set_coherent(coherent_);
     zero_copy_reads_ =
         opt.zero_copy_reads.value_or(fs_->device().kind() == DeviceKind::EmulatedFile);
-    clock_gettime(CLOCK_REALTIME, &start_time_);
 }
 
 // ---- helpers (caller holds tree_mu_) ----------------------------------------
@@ -70,7 +69,11 @@ void FsState::fill_attr_locked(const Node& n, struct stat& st) const {
         st.st_blocks = static_cast<blkcnt_t>(fmap_capacity(n.fmap) / 512);
     }
     st.st_blksize = static_cast<blksize_t>(kAllocUnit);
-    st.st_atim = st.st_mtim = st.st_ctim = start_time_;
+    // The log records no times. Every host shows the same one: the entry's
+    // log index as seconds after the epoch (0 for the root and implicit
+    // directories), so listings agree across hosts and ls -t is log order.
+    const timespec logged{static_cast<time_t>(n.log_index == kNoLogIndex ? 0 : n.log_index), 0};
+    st.st_atim = st.st_mtim = st.st_ctim = logged;
     if (auto it = overrides_.find(n.ino); it != overrides_.end()) {
         const AttrOverride& o = it->second;
         if (o.mode) st.st_mode = (st.st_mode & S_IFMT) | (*o.mode & 07777);

@@ -171,7 +171,6 @@ private:
     bool zero_copy_reads_ = false;
     const kernel_proto::Connection* conn_ = nullptr;
     std::function<void(uint64_t)> invalidate_dir_;  // set once, before the session runs
-    timespec start_time_{};
 
     // Lock order: tree_mu_ before lookup_mu_ (ref_locked takes lookup_mu_
     // under tree_mu_); never the other way round.

@@ -25,8 +25,6 @@
 
 namespace famfs::cli {
 
-void add_run(CLI::App& app, GlobalOptions& g);
-
 namespace {
 
 struct RunArgs {
