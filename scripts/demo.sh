@@ -16,12 +16,10 @@ show() { printf '$ %s\n' "$*"; "$@"; }
 step "dependencies (Debian packages)"
 "$src/scripts/install-deps.sh"
 
-step "build and install (prefix /usr/local; /sbin/mount.famfs for mount -t famfs)"
+step "build, then build and install the Debian packages (famfs, libfamfs0, libfamfs-dev)"
 "$src/scripts/build.sh"
-cmake --install "$build" >/dev/null
-ln -sf /usr/local/sbin/mount.famfs /sbin/mount.famfs
-export PATH=/usr/local/sbin:/usr/local/bin:$PATH
-command -v famfs famfs-fused
+"$src/scripts/install-packages.sh"
+command -v famfs famfs-fused mount.famfs
 
 # The emulated device: a file on a tmpfs with transparent huge pages, so the
 # daemon maps it with 2 MiB pages as it would a /dev/dax device.

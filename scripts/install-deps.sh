@@ -13,6 +13,8 @@ packages=(
   # run and test
   util-linux kmod xz-utils python3 systemd attr
   python3-numpy  # test/direct: numpy.memmap under famfs run
+  # Debian packages (scripts/build-packages.sh) and their tests
+  dpkg-dev debhelper fakeroot rsync lintian man-db bash-completion
   # VM harness (test/vm)
   qemu-system-x86 busybox-static ndctl daxctl cpio
   # the famfs kernel series (fuse-patches/: builds Linux 7.3 from Debian's source)

@@ -14,10 +14,11 @@ if [[ $(id -u) -ne 0 ]]; then
 fi
 "$src/scripts/install-deps.sh"
 "$src/scripts/build.sh"
-# Installed too, so `mount -t famfs`, fstab and the systemd unit are tested
-# the way users run them (mount(8) looks for /sbin/mount.famfs).
-cmake --install "$build" >/dev/null
-ln -sf /usr/local/sbin/mount.famfs /sbin/mount.famfs
+# The Debian packages built from this tree are installed too, so `mount -t
+# famfs`, fstab, the systemd unit, man and completion are tested the way
+# users get them (the `package` suite checks the packages themselves).
+echo "run-tests: building and installing the Debian packages"
+"$src/scripts/install-packages.sh"
 cd "$build"
 args=(--output-on-failure --timeout 1500)
 [[ -n ${FAMFS_TEST_LABELS:-} ]] && args+=(-L "$FAMFS_TEST_LABELS")

@@ -14,7 +14,7 @@
 #include "cli.h"
 
 #ifndef FAMFS_DIRECT_LIB_INSTALLED
-#define FAMFS_DIRECT_LIB_INSTALLED "/usr/local/lib/libfamfs-direct.so"
+#define FAMFS_DIRECT_LIB_INSTALLED "/usr/local/lib/famfs/libfamfs-direct.so"
 #endif
 #ifndef FAMFS_DIRECT_LIB_BUILD
 #define FAMFS_DIRECT_LIB_BUILD ""
