@@ -16,7 +16,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/.." && pwd)
 BUILD=${FAMFS_BUILD_DIR:-$REPO/build}
 RUNS=${FAMFS_KERNEL_TEST_RUNS:-/var/tmp/famfs-kernel-test}
-LIMIT=${FAMFS_KERNEL_TEST_TIMEOUT:-600}
+LIMIT=${FAMFS_KERNEL_TEST_TIMEOUT:-1200}
 KERNEL='' KEEP=0
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -56,7 +56,8 @@ echo "boot-test: kernel $KERNEL"
 echo "boot-test: run dir $RUN"
 mkdir -p "$RUN/share/bin"
 cp "$BUILD/tools/famfs" "$BUILD/daemon/famfs-fused" "$RUN/share/bin/"
-cp "$HERE/guest-test.sh" "$RUN/share/guest-test.sh"
+cp "$HERE/guest-test.sh" "$HERE/guest-kernel-fixes.sh" "$HERE/famfs-proof.py" \
+	"$HERE/famfs-mock-server.py" "$RUN/share/"
 
 # initramfs: static busybox and an /init that mounts the host root (9p,
 # read-only), tmpfs on /tmp /run /mnt, the run's share (9p, rw) on
@@ -107,7 +108,7 @@ trap cleanup EXIT
 
 start=$(date +%s)
 qemu-system-x86_64 -machine pc,nvdimm=on -cpu max -smp 2 \
-	-m 1G,slots=4,maxmem=12G \
+	-m 3G,slots=4,maxmem=12G \
 	-object memory-backend-file,id=m0,share=on,mem-path="$DEVFILE",size=4G \
 	-device nvdimm,id=nv0,memdev=m0 \
 	-object memory-backend-file,id=m1,share=on,mem-path="$DEVFILE",size=4G \
