@@ -42,6 +42,8 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 file /bin/busybox | grep -q 'statically linked' || die "/bin/busybox is not static (install busybox-static)"
 
+echo "boot-test: budget: kernel build < 1 s when cached by the series' hash (otherwise build.sh says" \
+	"its own), then qemu (TCG) for 3-10 min, killed after ${LIMIT}s"
 if [ -z "$KERNEL" ]; then
 	KERNEL=$("$HERE/build.sh" | tail -1)
 fi
@@ -123,7 +125,17 @@ qemu-system-x86_64 -machine pc,nvdimm=on -cpu max -smp 2 \
 	-no-reboot </dev/null >"$RUN/qemu.out" 2>&1 &
 qemu_pid=$!
 timed_out=0
+shown=0
+show_progress() { # the guest's "== step" lines, as the 9p share gets them
+	local n
+	[ -f "$RUN/share/guest.out" ] || return 0
+	n=$(wc -l <"$RUN/share/guest.out")
+	[ "$n" -gt "$shown" ] || return 0
+	sed -n "$((shown + 1)),${n}p" "$RUN/share/guest.out" | sed -n 's/^== /boot-test: [guest] /p'
+	shown=$n
+}
 while kill -0 "$qemu_pid" 2>/dev/null; do
+	show_progress
 	if [ $(($(date +%s) - start)) -ge "$LIMIT" ]; then
 		echo "boot-test: qemu hit the ${LIMIT}s limit; killing pid $qemu_pid"
 		kill "$qemu_pid" 2>/dev/null || true
@@ -136,6 +148,7 @@ while kill -0 "$qemu_pid" 2>/dev/null; do
 done
 wait "$qemu_pid" 2>/dev/null || true
 qemu_pid=''
+show_progress
 echo "boot-test: qemu ran $(($(date +%s) - start)) s"
 
 pass=0 fail=0

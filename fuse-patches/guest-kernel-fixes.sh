@@ -25,7 +25,7 @@ fd = os.open("/dev/dax0.0", os.O_RDWR)
 span = 128 * MiB
 m = mmap.mmap(fd, span, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE, offset=base)
 for off in range(0, span, 4096):
-    m[off:off + 4096] = (b"mock@%016x." % (base + off)) * 170 + b"\n" * 36
+    m[off:off + 4096] = (b"mock@%016x." % (base + off)) * 186 + b"\n" * 4
 dev = lambda o, n: m[o - base:o - base + n]
 good = hashlib.sha256(dev(base, 32 * MiB)).hexdigest()
 good8 = hashlib.sha256(dev(base, 8 * MiB)).hexdigest()
@@ -167,7 +167,7 @@ again, sha2 = touch()
 print(first, again, sha1, sha2)
 EOF
 		local apid=$!
-		read -r _ </tmp/fix2.fifo
+		read -r -t 120 _ <>/tmp/fix2.fifo # <>: never blocks on open if A died
 		for i in 1 2 3; do cat $MOCK_MNT/good >/dev/null; done
 		touch /tmp/fix2.go
 		wait $apid
