@@ -145,7 +145,13 @@ start_daemon() { # the daemon maps /dev/famfs0 as $DAX1; the kernel sees dax0.0
 	# dax0.0 there before the first open.
 	local pid
 	pid=$(stat_field "s['pid']")
-	[ -n "$pid" ] && nsenter -t "$pid" -m umount /dev/famfs0
+	# -r: the daemon's root (this chroot), not the namespace's root.
+	# umount(8) would take /dev/famfs0 for the FUSE mount's source and
+	# unmount that; umount2(MNT_DETACH) on the path detaches the bind (the
+	# daemon's open device keeps it busy).
+	[ -n "$pid" ] && nsenter -t "$pid" -m -r $PY -c 'import ctypes, os, sys
+if ctypes.CDLL(None, use_errno=True).umount2(b"/dev/famfs0", 2):
+    sys.exit("umount2 /dev/famfs0: " + os.strerror(ctypes.get_errno()))'
 }
 famfs_warnings() { dmesg | grep -c 'famfs:'; }
 
