@@ -85,14 +85,25 @@ if m9p hostroot /newroot ro && for d in tmp run mnt; do mount -t tmpfs -o mode=0
 	echo "[init] running guest-test.sh" >/dev/console
 	chroot /newroot /bin/bash /mnt/share/guest-test.sh >/newroot/mnt/share/guest.out 2>&1
 	echo "[init] guest-test.sh exited $?" >/dev/console
-	grep -E ' fuse' /proc/mounts | sed 's/^/[init] still mounted: /' >/dev/console
-	# The results are on the share already (cache=none). A sync stuck on a
-	# leftover mount must not keep the guest from powering off.
-	sync &
+	# The results are on the share already (cache=none). Steps that hang
+	# (seen: after famfs-mode mounts, reading /proc/mounts or sync never
+	# returned) must not keep the guest from powering off: run them in the
+	# background, and name the tasks stuck in D state if they do not end.
+	(
+		grep -E ' fuse' /proc/mounts | sed 's/^/[init] still mounted: /' >/dev/console
+		sync
+		umount /newroot/mnt/share 2>/dev/null || umount -l /newroot/mnt/share
+		touch /post-done
+	) &
 	n=0
-	while kill -0 $! 2>/dev/null && [ $n -lt 20 ]; do sleep 0.5; n=$((n + 1)); done
-	[ $n -lt 20 ] || echo "[init] sync did not finish in 10 s" >/dev/console
-	umount /newroot/mnt/share 2>/dev/null || umount -l /newroot/mnt/share
+	while [ ! -e /post-done ] && [ $n -lt 40 ]; do sleep 0.5; n=$((n + 1)); done
+	if [ ! -e /post-done ]; then
+		echo "[init] post-test steps hung for 20 s; tasks in D state:" >/dev/console
+		for p in /proc/[0-9]*; do
+			[ "$(cut -d' ' -f3 $p/stat 2>/dev/null)" = D ] &&
+				echo "[init]   $(cat $p/comm) wchan=$(cat $p/wchan)" >/dev/console
+		done
+	fi
 else
 	echo "[init] cannot mount the 9p shares" >/dev/console
 fi
