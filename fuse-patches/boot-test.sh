@@ -151,8 +151,17 @@ show_progress() { # the guest's "== step" lines, as the 9p share gets them
 	sed -n "$((shown + 1)),${n}p" "$RUN/share/guest.out" | sed -n 's/^== /boot-test: [guest] /p'
 	shown=$n
 }
+no_poweroff=0
 while kill -0 "$qemu_pid" 2>/dev/null; do
 	show_progress
+	# The guest wrote its results; it must power off within a minute.
+	if [ -f "$RUN/share/done" ] && [ -z "${done_at:-}" ]; then done_at=$(date +%s); fi
+	if [ -n "${done_at:-}" ] && [ $(($(date +%s) - done_at)) -ge 60 ]; then
+		echo "boot-test: the guest finished but did not power off within 60 s; killing pid $qemu_pid"
+		kill "$qemu_pid" 2>/dev/null || true
+		no_poweroff=1
+		break
+	fi
 	if [ $(($(date +%s) - start)) -ge "$LIMIT" ]; then
 		echo "boot-test: qemu hit the ${LIMIT}s limit; killing pid $qemu_pid"
 		kill "$qemu_pid" 2>/dev/null || true
@@ -169,6 +178,11 @@ show_progress
 echo "boot-test: qemu ran $(($(date +%s) - start)) s"
 
 pass=0 fail=0
+if [ $no_poweroff = 1 ]; then
+	echo "FAIL: guest powers off after the test (it hung; console tail:)"
+	tail -5 "$RUN/console.log" | sed 's/^/    /'
+	fail=1
+fi
 if [ -f "$RUN/share/results" ]; then
 	while IFS= read -r line; do
 		echo "$line"
