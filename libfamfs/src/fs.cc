@@ -86,7 +86,7 @@ std::unique_ptr<Filesystem> Filesystem::open(const std::string& device_path, con
 Filesystem::Filesystem(Device dev, std::string uuid_file)
     : dev_(std::move(dev)),
       log_(dev_),
-      tree_(log_.superblock().daxdev.size),
+      tree_(log_.superblock().daxdev.size, log_.superblock().log_len),
       host_uuid_file_(std::move(uuid_file)) {}
 
 ReplayResult Filesystem::refresh() { return replay(log_, tree_); }
@@ -101,6 +101,10 @@ void Filesystem::require_owner(std::string_view what) const {
 }
 
 void Filesystem::catch_up_locked() {
+    // An interrupted append or a damaged next_index: keep every committed
+    // entry (or refuse to write at all) before anything is appended.
+    if (std::string what = repair_header_locked(log_); !what.empty())
+        tree_.add_issue({IssueKind::Repaired, kNoLogIndex, "next_index", what});
     // Under the lock nothing can be in flight: a bad tail is corruption.
     replay(log_, tree_, /*torn_tail_is_final=*/true);
     if (tree_.has_corruption()) {
@@ -215,6 +219,14 @@ void Filesystem::Batch::create_file(const FileSpec& spec) {
     }
 
     const Superblock& sb = fs_.superblock();
+    // A size the device cannot hold is refused here, before any arithmetic
+    // on it (sizes near 2^64 wrap when rounded to allocation units).
+    const uint64_t data_bytes = sb.daxdev.size - data_offset(sb.log_len);
+    if (spec.size > data_bytes)
+        fail(ENOSPC,
+             "no room for '{}' ({} bytes): the filesystem on {} has only {} bytes of data space; "
+             "nothing was created",
+             spec.relpath, spec.size, fs_.dev_.path(), data_bytes);
     std::optional<Fmap> m;
     if (spec.interleave) {
         if (std::string why = check_interleave(*spec.interleave, sb.daxdev.size, sb.log_len);
@@ -227,6 +239,11 @@ void Filesystem::Batch::create_file(const FileSpec& spec) {
     if (!m)
         fail(ENOSPC, "no room for '{}' ({} bytes): {} bytes free on {}", spec.relpath, spec.size,
              fs_.alloc_->free_bytes(), fs_.dev_.path());
+    if (fmap_capacity(*m) < spec.size) {  // never log an entry that replay would refuse
+        fs_.alloc_.reset();
+        fail(EIO, "'{}': allocated {} bytes for a {}-byte file (a bug); nothing was created",
+             spec.relpath, fmap_capacity(*m), spec.size);
+    }
 
     LogEntry e{};
     e.type = EntryType::File;
