@@ -64,6 +64,8 @@ FsckReport fsck(const Device& dev, const FsckOptions& opt) {
         add("superblock", kNoLogIndex, "superblock", p->field, p->detail);
     else
         r.superblock_valid = true;
+    for (const FieldProblem& u : check_superblock_unused_bytes(sb))
+        add("superblock", kNoLogIndex, "unused-bytes", u.field, u.detail);
 
     // ---- log geometry: the superblock's, or (when it is damaged) the log
     // header's own, so that a bad superblock still gets its log checked.

@@ -139,6 +139,17 @@ std::vector<FieldProblem> check_entry_unused_bytes(const LogEntry& e) {
     return out;
 }
 
+std::vector<FieldProblem> check_superblock_unused_bytes(const Superblock& sb) {
+    std::vector<FieldProblem> out;
+    if (sb.sb_flags & ~(kSbFlagPrimary | kSbFlagSecondary))
+        out.push_back({"sb_flags", fmt::format("0x{:x} has unknown bits", sb.sb_flags)});
+    if (sb.pad0) out.push_back({"pad0", fmt::format("0x{:x}, famfs writes 0", sb.pad0)});
+    const size_t len = strnlen(sb.daxdev.name, kDevNameLen);
+    if (len < kDevNameLen && !all_zero(sb.daxdev.name + len, kDevNameLen - len))
+        out.push_back({"daxdev.name", "non-zero bytes after the name's NUL (ignored)"});
+    return out;
+}
+
 HeaderState header_state(const LogHeader& h, const LogEntry* at_next_index) {
     if (h.next_seqnum == h.next_index) return HeaderState::Consistent;
     if (h.next_seqnum + 1 == h.next_index) return HeaderState::SeqnumBehind;

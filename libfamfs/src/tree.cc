@@ -281,8 +281,8 @@ std::string MetaTree::check_claims(const Fmap& m) const {
         if (hit) {
             const Node* owner = get(kFirstEntryIno + hit->index);
             why = fmt::format(
-                "extent 0x{:x}+0x{:x} overlaps 0x{:x}+0x{:x} of '{}' (entry {}), which owns it; "
-                "not served",
+                "extent 0x{:x}+0x{:x} overlaps another file: 0x{:x}+0x{:x} of '{}' (entry {}) "
+                "owns it; not served",
                 off, len, hit_start, hit->end - hit_start, owner ? path_of(*owner) : "?",
                 hit->index);
         }

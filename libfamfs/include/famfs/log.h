@@ -29,6 +29,9 @@ std::optional<FieldProblem> check_entry(const LogEntry& e, uint64_t index);
 // space. Replay ignores them; fsck names them (a hint of a foreign writer or
 // of damage inside a crc the writer computed).
 std::vector<FieldProblem> check_entry_unused_bytes(const LogEntry& e);
+// The same for the superblock bytes the crc does not cover: sb_flags bits
+// famfs does not define, pad0, bytes after daxdev.name's NUL.
+std::vector<FieldProblem> check_superblock_unused_bytes(const Superblock& sb);
 
 // The pair (next_index, next_seqnum) after an interrupted append or damage.
 // Our append stores next_index and then next_seqnum, so a crash between the
