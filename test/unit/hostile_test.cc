@@ -308,3 +308,21 @@ TEST_CASE("json_safe keeps valid UTF-8 and names every other byte") {
     CHECK(is_valid_utf8(json_safe("\x80\xbf\xfe")));
     CHECK(json_quote("a\"b\\c\n\x01\xff") == "\"a\\\"b\\\\c\\n\\u0001\\\\xff\"");
 }
+
+TEST_CASE("fsck names superblock bytes outside the crc that famfs writes as zero") {
+    TempDevice t;
+    t.format();
+    {
+        Device d = Device::open(t.path, Device::Access::ReadWrite);
+        auto* sb = d.at<Superblock>(0);
+        sb->pad0 = 1;
+        sb->sb_flags = 0x100;
+        sb->daxdev.name[kDevNameLen - 1] = 'x';
+    }
+    FsckReport f = fsck_of(t.path);
+    for (const char* field : {"pad0", "sb_flags", "daxdev.name"}) {
+        bool named = false;
+        for (const FsckProblem& p : f.problems) named |= p.where == "superblock" && p.field == field;
+        CHECK(named);
+    }
+}
