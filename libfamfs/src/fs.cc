@@ -77,6 +77,7 @@ std::unique_ptr<Filesystem> Filesystem::open(const std::string& device_path, con
     Device dev = Device::open(device_path, opt.access);
     std::unique_ptr<Filesystem> fs(
         new Filesystem(std::move(dev), system_uuid_path(opt.system_uuid_file)));
+    fs->opened_sb_ = fs->superblock();
     fs->host_uuid_ = load_system_uuid(fs->host_uuid_file_);
     fs->role_ = fs->host_uuid_ == fs->superblock().system_uuid ? Role::Owner : Role::Client;
     fs->refresh();
@@ -90,6 +91,26 @@ Filesystem::Filesystem(Device dev, std::string uuid_file)
       host_uuid_file_(std::move(uuid_file)) {}
 
 ReplayResult Filesystem::refresh() { return replay(log_, tree_); }
+
+std::string Filesystem::check_identity() const {
+    const uint64_t now = dev_.current_size();
+    const uint64_t need = std::max<uint64_t>(opened_sb_.daxdev.size, data_offset(opened_sb_.log_len));
+    if (now < need)
+        return fmt::format("{}: the device shrank to {} bytes; the filesystem needs {}", dev_.path(),
+                           now, need);
+    Superblock sb;
+    invalidate(dev_.base(), sizeof sb);
+    std::memcpy(&sb, dev_.base(), sizeof sb);
+    if (auto p = check_superblock(sb, now))
+        return fmt::format("{}: the superblock is no longer valid ({}: {})", dev_.path(), p->field,
+                           p->detail);
+    if (!(sb.fs_uuid == opened_sb_.fs_uuid))
+        return fmt::format("{}: the device was re-formatted (fs uuid {} is now {})", dev_.path(),
+                           to_string(opened_sb_.fs_uuid), to_string(sb.fs_uuid));
+    if (sb.log_len != opened_sb_.log_len || sb.daxdev.size != opened_sb_.daxdev.size)
+        return fmt::format("{}: the superblock's geometry changed", dev_.path());
+    return {};
+}
 
 void Filesystem::require_owner(std::string_view what) const {
     if (role_ == Role::Owner) return;

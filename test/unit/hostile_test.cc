@@ -326,3 +326,28 @@ TEST_CASE("fsck names superblock bytes outside the crc that famfs writes as zero
         CHECK(named);
     }
 }
+
+// ---- items 4 and 5 (library half): re-format, damage, shrink --------------
+
+TEST_CASE("check_identity notices a re-format, a broken superblock and a shrink") {
+    TempDevice t;
+    t.format();
+    auto client = t.open_client();
+    CHECK(client->check_identity().empty());
+    SECTION("mkfs --force under the client") {
+        Device d = Device::open(t.path, Device::Access::ReadWrite);
+        MkfsOptions o;
+        o.force = true;
+        mkfs(d, o);
+        CHECK(client->check_identity().find("re-formatted") != std::string::npos);
+    }
+    SECTION("a superblock that became invalid") {
+        Device d = Device::open(t.path, Device::Access::ReadWrite);
+        d.at<Superblock>(0)->magic ^= 1;
+        CHECK(client->check_identity().find("no longer valid") != std::string::npos);
+    }
+    SECTION("the device shrinks") {
+        REQUIRE(truncate(t.path.c_str(), 8 << 20) == 0);
+        CHECK(client->check_identity().find("shrank") != std::string::npos);
+    }
+}
