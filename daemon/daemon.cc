@@ -23,7 +23,7 @@
 
 #include "famfs/error.h"
 #include "famfs/mountinfo.h"
-#include "kernel_io_hook.h"
+#include "kernel_proto_session.h"
 #include "ops.h"
 
 namespace famfs::daemon {
@@ -58,25 +58,39 @@ void setup_logging(const DaemonOptions& opt) {
     spdlog::set_default_logger(logger);
 }
 
-// One line, or empty when the mount point can be used.
-std::string check_mountpoint(const std::string& mp) {
+// OK, or one line saying why the mount point cannot be used.
+Status check_mountpoint(const std::string& mp) {
     struct stat st;
     if (::stat(mp.c_str(), &st) != 0) {
         const int e = errno;
-        if (e == ENOENT) return fmt::format("mount point {} does not exist; create it first", mp);
+        if (e == ENOENT)
+            return Status::Error(e, fmt::format("mount point {} does not exist; create it first", mp));
         if (e == ENOTCONN)
-            return fmt::format("mount point {} is a dead FUSE mount; clean it up with umount -l {}",
-                               mp, mp);
-        return fmt::format("mount point {}: {}", mp, std::strerror(e));
+            return Status::Error(
+                e, fmt::format("mount point {} is a dead FUSE mount; clean it up with umount -l {}",
+                               mp, mp));
+        return Status::Error(e, fmt::format("mount point {}: {}", mp, std::strerror(e)));
     }
-    if (!S_ISDIR(st.st_mode)) return fmt::format("mount point {} is not a directory", mp);
+    if (!S_ISDIR(st.st_mode))
+        return Status::Error(ENOTDIR, fmt::format("mount point {} is not a directory", mp));
     for (const MountEntry& m : famfs_mounts())
         if (m.mountpoint == mp)
-            return fmt::format(
-                "mount point {} is busy: famfs on {} is already mounted there; "
-                "unmount it first (famfs umount {})",
-                mp, m.source, mp);
-    return {};
+            return Status::Error(EBUSY, fmt::format("mount point {} is busy: famfs on {} is "
+                                                    "already mounted there; unmount it first "
+                                                    "(famfs umount {})",
+                                                    mp, m.source, mp));
+    return Status::OK();
+}
+
+// The kernel protocol layer's settings, from the famfs=auto|on|off option.
+kernel_proto::Connection::Config kernel_config(const DaemonOptions& opt, const FsState& state) {
+    kernel_proto::Connection::Config c;
+    c.force_compat = opt.famfs_mode == "off";
+    c.want_famfs = opt.famfs_mode == "on";
+    c.revision = kernel_proto::RevisionChoice::Auto;
+    c.device_is_dax = state.device_is_dax();
+    c.device_path = state.device_path();
+    return c;
 }
 
 // The parent of a backgrounded daemon: wait for the child's "ready" line.
@@ -213,8 +227,8 @@ int run_daemon(const DaemonOptions& opt) {
 
     // Everything that can be wrong with the request is checked before the
     // mount exists, so a failure never leaves a mount behind.
-    if (std::string why = check_mountpoint(opt.mountpoint); !why.empty()) {
-        spdlog::error("{}", why);
+    if (Status st = check_mountpoint(opt.mountpoint); !st.ok()) {
+        spdlog::error("{}", st.message());
         return 1;
     }
     std::unique_ptr<FsState> state;
@@ -224,8 +238,13 @@ int run_daemon(const DaemonOptions& opt) {
         spdlog::error("{}", e.what());
         return 1;
     }
-    if (std::string why = kernel_io_precheck(opt, *state); !why.empty()) {
-        spdlog::error("{}", why);
+    const kernel_proto::Connection::Config kconfig = kernel_config(opt, *state);
+    // Only famfs=on is judged before mounting; scanning /proc/kallsyms costs
+    // ~40 ms, and INIT scans it again anyway when the mode is decided.
+    if (Status st = kernel_proto::Connection::precheck(
+            kconfig, kconfig.want_famfs ? kernel_proto::probe_kernel() : kernel_proto::KernelEvidence{});
+        !st.ok()) {
+        spdlog::error("{}", st.message());
         return 1;
     }
     if (opt.fake) return 0;
@@ -285,15 +304,18 @@ int run_daemon(const DaemonOptions& opt) {
         return 1;
     }
 
-    std::string hook_error;
-    auto hook = attach_kernel_io(se, opt, *state, ctx, hook_error);
-    if (!hook) {
-        spdlog::error("{}", hook_error);
+    // Every request and reply now passes through the kernel protocol layer,
+    // which decides the mode at INIT; the stats and the ops read it there.
+    auto kernel = std::make_unique<kernel_proto::Connection>(kconfig, *state);
+    if (Status st = kernel->attach(se, fuse_session_fd(se)); !st.ok()) {
+        spdlog::error("{}", st.message());
         fuse_session_unmount(se);
         fuse_remove_signal_handlers(se);
         fuse_session_destroy(se);
         return 1;
     }
+    state->set_connection(kernel.get());
+    ctx.kernel = kernel.get();
 
     // Directories that gain entries on refresh: drop the kernel's cached
     // attributes (size, nlink). Attributes only (offset -1), which takes no
@@ -307,7 +329,7 @@ int run_daemon(const DaemonOptions& opt) {
     const std::string summary = fmt::format(
         "{} on {}: role {}, mode {}, log index {}, {} files, {} directories", opt.device,
         opt.mountpoint, to_string(state->role()), state->mode(), state->log_index(),
-        state->filesystem().tree().file_count(), state->filesystem().tree().dir_count());
+        state->file_count(), state->dir_count());
 
     Refresher refresher(*state, opt.refresh_ms);
     std::thread ready = start_quiet_thread([&] {
@@ -358,8 +380,9 @@ int run_daemon(const DaemonOptions& opt) {
     ready.join();
     fuse_remove_signal_handlers(se);
     fuse_session_destroy(se);
-    hook.reset();
     spdlog::info("stopped: {}", state->stats_json());
+    state->set_connection(nullptr);
+    kernel.reset();
     return clean ? 0 : 1;
 }
 

@@ -13,6 +13,7 @@
 #include "famfs/cache.h"
 #include "famfs/error.h"
 #include "famfs/uuid.h"
+#include "kernel_proto_session.h"
 
 namespace famfs::daemon {
 
@@ -47,7 +48,6 @@ FsState::FsState(const std::string& device, const StateOptions& opt)
     set_coherent(coherent_);
     zero_copy_reads_ =
         opt.zero_copy_reads.value_or(fs_->device().kind() == DeviceKind::EmulatedFile);
-    clock_gettime(CLOCK_REALTIME, &start_time_);
 }
 
 // ---- helpers (caller holds tree_mu_) ----------------------------------------
@@ -69,7 +69,11 @@ void FsState::fill_attr_locked(const Node& n, struct stat& st) const {
         st.st_blocks = static_cast<blkcnt_t>(fmap_capacity(n.fmap) / 512);
     }
     st.st_blksize = static_cast<blksize_t>(kAllocUnit);
-    st.st_atim = st.st_mtim = st.st_ctim = start_time_;
+    // The log records no times. Every host shows the same one: the entry's
+    // log index as seconds after the epoch (0 for the root and implicit
+    // directories), so listings agree across hosts and ls -t is log order.
+    const timespec logged{static_cast<time_t>(n.log_index == kNoLogIndex ? 0 : n.log_index), 0};
+    st.st_atim = st.st_mtim = st.st_ctim = logged;
     if (auto it = overrides_.find(n.ino); it != overrides_.end()) {
         const AttrOverride& o = it->second;
         if (o.mode) st.st_mode = (st.st_mode & S_IFMT) | (*o.mode & 07777);
@@ -147,24 +151,24 @@ void FsState::set_dir_invalidator(std::function<void(uint64_t ino)> invalidate) 
 
 // ---- ops -----------------------------------------------------------------------
 
-int FsState::lookup(uint64_t parent, std::string_view name, fuse_entry_param& out) {
-    if (name.size() > kMaxNameLen) return ENAMETOOLONG;
+Status FsState::lookup(uint64_t parent, std::string_view name, fuse_entry_param& out) {
+    if (name.size() > kMaxNameLen) return Status::Error(ENAMETOOLONG);
     for (int attempt = 0; attempt < 2; ++attempt) {
         {
             std::shared_lock g(tree_mu_);
             const Node* p = node_locked(parent);
-            if (!p) return ENOENT;
-            if (!p->is_dir()) return ENOTDIR;
+            if (!p) return Status::Error(ENOENT);
+            if (!p->is_dir()) return Status::Error(ENOTDIR);
             if (const Node* n = fs_->tree().lookup(parent, name)) {
                 fill_entry_locked(*n, out);
                 ref_locked(n->ino);
-                return 0;
+                return Status::OK();
             }
         }
         // A miss is never cached by the kernel: recheck the log every time.
         if (attempt == 0 && refresh_if_needed() == 0) break;
     }
-    return ENOENT;
+    return Status::Error(ENOENT);
 }
 
 void FsState::forget(uint64_t ino, uint64_t n) {
@@ -178,24 +182,24 @@ void FsState::forget(uint64_t ino, uint64_t n) {
         it->second -= n;
 }
 
-int FsState::getattr(uint64_t ino, struct stat& out) {
+Status FsState::getattr(uint64_t ino, struct stat& out) {
     std::shared_lock g(tree_mu_);
     const Node* n = node_locked(ino);
-    if (!n) return ENOENT;
+    if (!n) return Status::Error(ENOENT);
     fill_attr_locked(*n, out);
-    return 0;
+    return Status::OK();
 }
 
-int FsState::setattr(uint64_t ino, const struct stat& in, int to_set, struct stat& out) {
+Status FsState::setattr(uint64_t ino, const struct stat& in, int to_set, struct stat& out) {
     {
         std::shared_lock g(tree_mu_);
         const Node* n = node_locked(ino);
-        if (!n) return ENOENT;
+        if (!n) return Status::Error(ENOENT);
         if (to_set & FUSE_SET_ATTR_SIZE) {
-            if (n->is_dir()) return EISDIR;
+            if (n->is_dir()) return Status::Error(EISDIR);
             // Same size is a no-op (cp over an existing file truncates to 0
             // first and gets EPERM: famfs files are never resized).
-            if (static_cast<uint64_t>(in.st_size) != n->size) return EPERM;
+            if (static_cast<uint64_t>(in.st_size) != n->size) return Status::Error(EPERM);
         }
     }
     std::unique_lock g(tree_mu_);
@@ -221,24 +225,24 @@ int FsState::setattr(uint64_t ino, const struct stat& in, int to_set, struct sta
             o.ctime = now;
     }
     fill_attr_locked(*n, out);
-    return 0;
+    return Status::OK();
 }
 
-int FsState::opendir(uint64_t ino) {
+Status FsState::opendir(uint64_t ino) {
     std::shared_lock g(tree_mu_);
     const Node* n = node_locked(ino);
-    if (!n) return ENOENT;
-    return n->is_dir() ? 0 : ENOTDIR;
+    if (!n) return Status::Error(ENOENT);
+    return n->is_dir() ? Status::OK() : Status::Error(ENOTDIR);
 }
 
-int FsState::readdir(uint64_t ino, uint64_t offset, bool plus,
-                     const std::function<bool(const DirEntry&)>& emit) {
+Status FsState::readdir(uint64_t ino, uint64_t offset, bool plus,
+                        const std::function<bool(const DirEntry&)>& emit) {
     // A listing from the start sees what the owner has appended meanwhile.
     if (offset == 0) refresh_if_needed();
     std::shared_lock g(tree_mu_);
     const Node* dir = node_locked(ino);
-    if (!dir) return ENOENT;
-    if (!dir->is_dir()) return ENOTDIR;
+    if (!dir) return Status::Error(ENOENT);
+    if (!dir->is_dir()) return Status::Error(ENOTDIR);
 
     DirEntry de{};
     auto emit_dot = [&](std::string_view name, const Node& n, uint64_t next) {
@@ -249,10 +253,10 @@ int FsState::readdir(uint64_t ino, uint64_t offset, bool plus,
         de.entry.attr = de.attr;  // ino 0: the kernel takes no reference
         return emit(de);
     };
-    if (offset < 1 && !emit_dot(".", *dir, 1)) return 0;
+    if (offset < 1 && !emit_dot(".", *dir, 1)) return Status::OK();
     if (offset < 2) {
         const Node* parent = node_locked(dir->parent);
-        if (!emit_dot("..", parent ? *parent : *dir, 2)) return 0;
+        if (!emit_dot("..", parent ? *parent : *dir, 2)) return Status::OK();
     }
     for (uint64_t i = offset > kFirstChildCookie ? offset - kFirstChildCookie : 0;
          i < dir->children.size(); ++i) {
@@ -269,31 +273,31 @@ int FsState::readdir(uint64_t ino, uint64_t offset, bool plus,
         if (!emit(de)) break;
         if (plus) ref_locked(c->ino);  // replay never admits "." or ".." as a name
     }
-    return 0;
+    return Status::OK();
 }
 
-int FsState::open(uint64_t ino, int flags) {
+Status FsState::open(uint64_t ino, int flags) {
     std::shared_lock g(tree_mu_);
     const Node* n = node_locked(ino);
-    if (!n) return ENOENT;
-    if (n->is_dir()) return EISDIR;
+    if (!n) return Status::Error(ENOENT);
+    if (n->is_dir()) return Status::Error(EISDIR);
     const int acc = flags & O_ACCMODE;
     if (acc != O_RDONLY) {
-        if (opt_.read_only) return EROFS;
+        if (opt_.read_only) return Status::Error(EROFS);
         // ALL_HOSTS_RO files are writable only on the owner.
-        if ((n->flags & kFileFlagAllHostsRo) && fs_->role() != Role::Owner) return EROFS;
+        if ((n->flags & kFileFlagAllHostsRo) && fs_->role() != Role::Owner) return Status::Error(EROFS);
     }
-    if (flags & O_TRUNC) return EPERM;  // never reached with atomic_o_trunc off
-    return 0;
+    if (flags & O_TRUNC) return Status::Error(EPERM);  // never reached with atomic_o_trunc off
+    return Status::OK();
 }
 
-int FsState::read(uint64_t ino, uint64_t off, size_t len, std::vector<iovec>& out) {
+Status FsState::read(uint64_t ino, uint64_t off, size_t len, std::vector<iovec>& out) {
     out.clear();
     std::shared_lock g(tree_mu_);
     const Node* n = node_locked(ino);
-    if (!n) return ENOENT;
-    if (n->is_dir()) return EISDIR;
-    if (off >= n->size) return 0;
+    if (!n) return Status::Error(ENOENT);
+    if (n->is_dir()) return Status::Error(EISDIR);
+    if (off >= n->size) return Status::OK();
     size_t total = 0;
     fs_->for_each_range(*n, off, len, [&](uint8_t* p, uint64_t cnt) {
         if (!coherent_) invalidate(p, cnt);
@@ -301,27 +305,29 @@ int FsState::read(uint64_t ino, uint64_t off, size_t len, std::vector<iovec>& ou
         total += cnt;
     });
     bytes_read_.fetch_add(total, std::memory_order_relaxed);
-    return 0;
+    return Status::OK();
 }
 
-ssize_t FsState::write(uint64_t ino, uint64_t off, const void* buf, size_t len) {
-    if (opt_.read_only) return -EROFS;
+Status FsState::write(uint64_t ino, uint64_t off, const void* buf, size_t len,
+                      size_t& written) {
+    written = 0;
+    if (opt_.read_only) return Status::Error(EROFS);
     const Node* n;
     {
         std::shared_lock g(tree_mu_);
         n = node_locked(ino);
     }
-    if (!n) return -ENOENT;
-    if (n->is_dir()) return -EISDIR;
-    if (len == 0) return 0;
+    if (!n) return Status::Error(ENOENT);
+    if (n->is_dir()) return Status::Error(EISDIR);
+    if (len == 0) return Status::OK();
     // Files are pre-allocated: a write never extends one.
-    if (off >= n->size) return -EFBIG;
-    const size_t done = fs_->write_data(*n, off, buf, len);
-    bytes_written_.fetch_add(done, std::memory_order_relaxed);
-    return static_cast<ssize_t>(done);
+    if (off >= n->size) return Status::Error(EFBIG);
+    written = fs_->write_data(*n, off, buf, len);
+    bytes_written_.fetch_add(written, std::memory_order_relaxed);
+    return Status::OK();
 }
 
-int FsState::statfs(struct statvfs& out) {
+Status FsState::statfs(struct statvfs& out) {
     std::memset(&out, 0, sizeof out);
     std::shared_lock g(tree_mu_);
     const MetaTree& t = fs_->tree();
@@ -337,17 +343,17 @@ int FsState::statfs(struct statvfs& out) {
     out.f_ffree = entries - used;
     out.f_favail = out.f_ffree;
     out.f_namemax = kMaxNameLen;
-    return 0;
+    return Status::OK();
 }
 
-int FsState::getxattr(uint64_t ino, std::string_view name, std::string& value) {
+Status FsState::getxattr(uint64_t ino, std::string_view name, std::string& value) {
     if (name == kStatsXattr && ino == kRootIno) {
         value = stats_json();
-        return 0;
+        return Status::OK();
     }
     std::shared_lock g(tree_mu_);
     const Node* n = node_locked(ino);
-    if (!n) return ENOENT;
+    if (!n) return Status::Error(ENOENT);
     if (name == kFmapXattr && !n->is_dir()) {
         nlohmann::json j;
         j["path"] = fs_->tree().path_of(*n);
@@ -365,37 +371,51 @@ int FsState::getxattr(uint64_t ino, std::string_view name, std::string& value) {
         });
         j["extents"] = std::move(ext);
         value = j.dump();
-        return 0;
+        return Status::OK();
     }
-    return ENODATA;
+    return Status::Error(ENODATA);
 }
 
-int FsState::listxattr(uint64_t ino, std::string& names) {
+Status FsState::listxattr(uint64_t ino, std::string& names) {
     std::shared_lock g(tree_mu_);
     const Node* n = node_locked(ino);
-    if (!n) return ENOENT;
+    if (!n) return Status::Error(ENOENT);
     names.clear();
     if (ino == kRootIno) names.append(kStatsXattr).push_back('\0');
     if (!n->is_dir()) names.append(kFmapXattr).push_back('\0');
-    return 0;
+    return Status::OK();
 }
 
-int FsState::access(uint64_t ino, int mask) {
+Status FsState::access(uint64_t ino, int mask) {
     std::shared_lock g(tree_mu_);
     const Node* n = node_locked(ino);
-    if (!n) return ENOENT;
-    if ((mask & W_OK) && opt_.read_only) return EROFS;
-    return 0;  // permission bits are checked by the kernel (default_permissions)
+    if (!n) return Status::Error(ENOENT);
+    if ((mask & W_OK) && opt_.read_only) return Status::Error(EROFS);
+    return Status::OK();  // permission bits are checked by the kernel (default_permissions)
 }
 
-int FsState::file_map(uint64_t ino, uint64_t& size, Fmap& map) {
-    std::shared_lock g(tree_mu_);
-    const Node* n = node_locked(ino);
-    if (!n) return ENOENT;
-    if (n->is_dir()) return EISDIR;
-    size = n->size;
-    map = n->fmap;
-    return 0;
+Status FsState::fmap_for(uint64_t ino, kernel_proto::FmapInfo& out) {
+    for (int attempt = 0; attempt < 2; ++attempt) {
+        {
+            std::shared_lock g(tree_mu_);
+            if (const Node* n = node_locked(ino)) {
+                out.regular = !n->is_dir();
+                if (out.regular) {
+                    out.file_size = n->size;
+                    out.fmap = n->fmap;
+                }
+                return Status::OK();
+            }
+        }
+        if (attempt == 0 && refresh_if_needed() == 0) break;
+    }
+    return Status::Error(ENOENT);
+}
+
+Status FsState::daxdev_path(uint32_t index, std::string& out) {
+    if (index != 0) return Status::Error(ENODEV);  // single-device filesystems for now
+    out = device_path_;
+    return Status::OK();
 }
 
 // ---- introspection ----------------------------------------------------------------
@@ -411,21 +431,23 @@ uint64_t FsState::nlookup(uint64_t ino) const {
     return it == nlookup_.end() ? 0 : it->second;
 }
 
-void FsState::set_famfs_mode(bool on, std::string reason) {
-    famfs_mode_ = on;
-    std::lock_guard g(mode_mu_);
-    mode_reason_ = std::move(reason);
+std::string_view FsState::mode() const {
+    return conn_ && conn_->famfs_mode() ? "famfs" : "compat";
 }
 
-std::string FsState::mode_reason() const {
-    std::lock_guard g(mode_mu_);
-    return mode_reason_;
+std::string FsState::mode_reason() const { return conn_ ? conn_->mode_reason() : std::string(); }
+
+size_t FsState::file_count() const {
+    std::shared_lock g(tree_mu_);
+    return fs_->tree().file_count();
 }
 
-void FsState::set_kernel_stats_source(std::function<KernelProtocolStats()> source) {
-    std::lock_guard g(mode_mu_);
-    kernel_stats_ = std::move(source);
+size_t FsState::dir_count() const {
+    std::shared_lock g(tree_mu_);
+    return fs_->tree().dir_count();
 }
+
+bool FsState::device_is_dax() const { return fs_->device().kind() == DeviceKind::DaxDevice; }
 
 std::string FsState::stats_json() const {
     nlohmann::json j;
@@ -441,19 +463,16 @@ std::string FsState::stats_json() const {
     j["bytes_written"] = bytes_written_.load();
     j["referenced_inodes"] = referenced_inodes();
     j["mode"] = std::string(mode());
-    {
-        std::lock_guard g(mode_mu_);
-        j["mode_reason"] = mode_reason_;
-        if (kernel_stats_) {
-            const KernelProtocolStats k = kernel_stats_();
-            j["kernel_protocol"] = {{"revision", k.revision},
-                                    {"get_fmap", k.get_fmap},
-                                    {"get_fmap_failed", k.get_fmap_failed},
-                                    {"get_daxdev", k.get_daxdev},
-                                    {"get_daxdev_failed", k.get_daxdev_failed},
-                                    {"stray_data_io", k.stray_data_io},
-                                    {"malformed", k.malformed}};
-        }
+    j["mode_reason"] = mode_reason();
+    if (conn_) {
+        const kernel_proto::Connection::Counters k = conn_->counters();
+        j["kernel_protocol"] = {{"revision", std::string(conn_->revision_name())},
+                                {"get_fmap", k.get_fmap_served},
+                                {"get_fmap_failed", k.get_fmap_failed},
+                                {"get_daxdev", k.get_daxdev_served},
+                                {"get_daxdev_failed", k.get_daxdev_failed},
+                                {"stray_data_io", k.stray_data_io},
+                                {"malformed", k.malformed}};
     }
     j["role"] = std::string(to_string(fs_->role()));
     j["device"] = device_path_;

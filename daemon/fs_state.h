@@ -2,8 +2,8 @@
 // the kernel's lookup counts, in-memory attribute overrides and counters.
 //
 // Every FUSE op in ops.cc is a thin wrapper over one method here. The methods
-// take plain values and return 0 or an errno, so tests build an FsState over
-// a device file and call them without a mount (test/daemon/).
+// take plain values and return a Status (status.h), so tests build an FsState
+// over a device file and call them without a mount (test/daemon/).
 //
 // Locking: the tree only grows (famfs never deletes). Readers take the shared
 // lock; a refresh takes it exclusively, and only when the log header says new
@@ -12,8 +12,7 @@
 // under the shared lock and copies without it.
 #pragma once
 
-#define FUSE_USE_VERSION 312
-#include <fuse_lowlevel.h>
+#include <fuse_lowlevel.h>  // FUSE_USE_VERSION comes from CMake
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/uio.h>
@@ -33,6 +32,13 @@
 #include <vector>
 
 #include "famfs/fs.h"
+#include "kernel_proto_fmap.h"
+#include "state_options.h"
+#include "status.h"
+
+namespace famfs::kernel_proto {
+class Connection;
+}
 
 namespace famfs::daemon {
 
@@ -63,20 +69,6 @@ enum class Op : unsigned {
 };
 std::string_view to_string(Op op);
 
-struct StateOptions {
-    bool read_only = false;        // -o ro: no data writes at all
-    double attr_timeout = 1.0;     // seconds the kernel may cache attributes
-    double entry_timeout = 1.0;    // ... and names (positive entries only)
-    std::string system_uuid_file;  // empty: $FAMFS_SYSTEM_UUID_FILE or the default
-    std::optional<bool> coherent;  // unset: coherent for emulated devices only
-    // Reads answered with iovecs into the device mapping (no copy in the
-    // daemon). Unset: only for emulated devices. The kernel pins the pages a
-    // reply points at, and pinning devdax pages whose struct pages live on
-    // the device (ndctl's default -M dev) oopses some kernels (Debian 6.1,
-    // __gup_device_huge, seen in test/vm).
-    std::optional<bool> zero_copy_reads;
-};
-
 // One readdir entry handed to the emitter. `entry` is filled for readdirplus
 // (entry.ino == 0 for "." and "..", which the kernel does not count).
 struct DirEntry {
@@ -86,37 +78,45 @@ struct DirEntry {
     fuse_entry_param entry;
 };
 
-class FsState {
+// Also the kernel protocol layer's FmapSource: GET_FMAP and GET_DAXDEV are
+// answered from the same tree the ops use.
+class FsState : public kernel_proto::FmapSource {
 public:
     // Opens and replays the device. Throws famfs::Error (one-line message) if
     // it is not a famfs device or cannot be opened.
     FsState(const std::string& device, const StateOptions& opt);
 
-    // ---- ops (0 or an errno) ---------------------------------------------
-    int lookup(uint64_t parent, std::string_view name, fuse_entry_param& out);
+    // ---- ops -------------------------------------------------------------
+    Status lookup(uint64_t parent, std::string_view name, fuse_entry_param& out);
     void forget(uint64_t ino, uint64_t nlookup);
-    int getattr(uint64_t ino, struct stat& out);
+    Status getattr(uint64_t ino, struct stat& out);
     // `to_set` is the FUSE_SET_ATTR_* mask. Size changes are refused (EPERM):
     // famfs files are pre-allocated and never truncated or extended.
-    int setattr(uint64_t ino, const struct stat& in, int to_set, struct stat& out);
-    int opendir(uint64_t ino);
+    Status setattr(uint64_t ino, const struct stat& in, int to_set, struct stat& out);
+    Status opendir(uint64_t ino);
     // Emits entries from cookie `offset` on until `emit` returns false (buffer
     // full). With `plus`, each emitted non-dot entry counts one lookup.
-    int readdir(uint64_t ino, uint64_t offset, bool plus,
-                const std::function<bool(const DirEntry&)>& emit);
-    int open(uint64_t ino, int flags);
+    Status readdir(uint64_t ino, uint64_t offset, bool plus,
+                   const std::function<bool(const DirEntry&)>& emit);
+    Status open(uint64_t ino, int flags);
     // Device ranges holding [off, off+len) of the file (clipped at its size).
     // The iovecs point into the shared device mapping.
-    int read(uint64_t ino, uint64_t off, size_t len, std::vector<iovec>& out);
-    // Writes within the file's pre-allocated size. Returns bytes written, or
-    // -EFBIG when `off` is at or past the end (files never grow).
-    ssize_t write(uint64_t ino, uint64_t off, const void* buf, size_t len);
-    int statfs(struct statvfs& out);
+    Status read(uint64_t ino, uint64_t off, size_t len, std::vector<iovec>& out);
+    // Writes within the file's pre-allocated size; `written` says how much.
+    // EFBIG when `off` is at or past the end (files never grow).
+    Status write(uint64_t ino, uint64_t off, const void* buf, size_t len, size_t& written);
+    Status statfs(struct statvfs& out);
     // Value of xattr `name`, or ENODATA.
-    int getxattr(uint64_t ino, std::string_view name, std::string& value);
+    Status getxattr(uint64_t ino, std::string_view name, std::string& value);
     // NUL-separated names.
-    int listxattr(uint64_t ino, std::string& names);
-    int access(uint64_t ino, int mask);
+    Status listxattr(uint64_t ino, std::string& names);
+    Status access(uint64_t ino, int mask);
+
+    // ---- the kernel protocol layer's FmapSource (GET_FMAP / GET_DAXDEV) ----
+    // GET_FMAP may name an inode this host has not replayed yet (created
+    // after the last refresh), so a miss refreshes once, as lookup does.
+    Status fmap_for(uint64_t ino, kernel_proto::FmapInfo& out) override;
+    Status daxdev_path(uint32_t index, std::string& out) override;
 
     // ---- log growth --------------------------------------------------------
     // Replays entries another host (or the CLI here) appended, if any.
@@ -135,30 +135,22 @@ public:
     Role role() const { return fs_->role(); }
     const std::string& device_path() const { return device_path_; }
     // "compat" (the daemon serves data) or "famfs" (the kernel maps files
-    // itself); the protocol shim decides at INIT.
-    std::string_view mode() const { return famfs_mode_ ? "famfs" : "compat"; }
-    void set_famfs_mode(bool on, std::string reason = {});
+    // itself), as the kernel protocol layer's Connection decided it: that is
+    // the one owner of the mode. "compat" until a connection is set.
+    std::string_view mode() const;
     std::string mode_reason() const;
-
-    // What the kernel protocol shim has served, for the stats; the shim's
-    // hook installs the source (fs_state does not depend on the shim).
-    struct KernelProtocolStats {
-        std::string revision;  // "" in compat mode
-        uint64_t get_fmap = 0, get_fmap_failed = 0, get_daxdev = 0, get_daxdev_failed = 0;
-        uint64_t stray_data_io = 0, malformed = 0;
-    };
-    void set_kernel_stats_source(std::function<KernelProtocolStats()> source);
+    // The connection whose mode and counters the stats report. Set once,
+    // before the session runs; it must outlive this object's use.
+    void set_connection(const kernel_proto::Connection* conn) { conn_ = conn; }
     uint64_t log_index() const;
+    size_t file_count() const;
+    size_t dir_count() const;
+    bool device_is_dax() const;
     size_t referenced_inodes() const;
     uint64_t nlookup(uint64_t ino) const;
     bool coherent() const { return coherent_; }
     bool zero_copy_reads() const { return zero_copy_reads_; }
     double attr_timeout() const { return opt_.attr_timeout; }
-
-    // For the protocol shim (GET_FMAP): a regular file's size and map.
-    int file_map(uint64_t ino, uint64_t& size, Fmap& map);
-
-    Filesystem& filesystem() { return *fs_; }
 
 private:
     struct AttrOverride {
@@ -177,18 +169,16 @@ private:
     std::unique_ptr<Filesystem> fs_;
     bool coherent_ = false;
     bool zero_copy_reads_ = false;
-    std::atomic<bool> famfs_mode_{false};
-    mutable std::mutex mode_mu_;  // mode_reason_, kernel_stats_
-    std::string mode_reason_;
-    std::function<KernelProtocolStats()> kernel_stats_;
+    const kernel_proto::Connection* conn_ = nullptr;
     std::function<void(uint64_t)> invalidate_dir_;  // set once, before the session runs
-    timespec start_time_{};
 
+    // Lock order: tree_mu_ before lookup_mu_ (ref_locked takes lookup_mu_
+    // under tree_mu_); never the other way round.
     mutable std::shared_mutex tree_mu_;  // the tree and overrides_
 
     std::unordered_map<uint64_t, AttrOverride> overrides_;
 
-    mutable std::mutex lookup_mu_;  // nlookup_
+    mutable std::mutex lookup_mu_;  // nlookup_; taken after tree_mu_, never before
     std::unordered_map<uint64_t, uint64_t> nlookup_;
 
     std::array<std::atomic<uint64_t>, static_cast<size_t>(Op::kCount)> counters_{};

@@ -15,6 +15,7 @@ OpsContext& ctx(fuse_req_t req) { return *static_cast<OpsContext*>(fuse_req_user
 FsState& state(fuse_req_t req) { return *ctx(req).state; }
 
 void reply_err(fuse_req_t req, int err) { fuse_reply_err(req, err); }
+void reply_err(fuse_req_t req, const Status& st) { fuse_reply_err(req, st.err()); }
 
 // ---- lifecycle ------------------------------------------------------------------
 
@@ -49,7 +50,7 @@ void famfs_lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
     FsState& s = state(req);
     s.count(Op::Lookup);
     fuse_entry_param e;
-    if (int err = s.lookup(parent, name, e)) return reply_err(req, err);
+    if (Status status = s.lookup(parent, name, e); !status.ok()) return reply_err(req, status);
     // If the reply cannot be delivered the kernel never saw the reference.
     if (fuse_reply_entry(req, &e) == -ENOENT) s.forget(e.ino, 1);
 }
@@ -74,7 +75,7 @@ void famfs_getattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
     FsState& s = state(req);
     s.count(Op::Getattr);
     struct stat st;
-    if (int err = s.getattr(ino, st)) return reply_err(req, err);
+    if (Status status = s.getattr(ino, st); !status.ok()) return reply_err(req, status);
     fuse_reply_attr(req, &st, s.attr_timeout());
 }
 
@@ -82,7 +83,7 @@ void famfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set
     FsState& s = state(req);
     s.count(Op::Setattr);
     struct stat st;
-    if (int err = s.setattr(ino, *attr, to_set, st)) return reply_err(req, err);
+    if (Status status = s.setattr(ino, *attr, to_set, st); !status.ok()) return reply_err(req, status);
     fuse_reply_attr(req, &st, s.attr_timeout());
 }
 
@@ -97,7 +98,7 @@ void famfs_access(fuse_req_t req, fuse_ino_t ino, int mask) {
 void famfs_opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     FsState& s = state(req);
     s.count(Op::Opendir);
-    if (int err = s.opendir(ino)) return reply_err(req, err);
+    if (Status status = s.opendir(ino); !status.ok()) return reply_err(req, status);
     fi->cache_readdir = 0;  // listings must show what other hosts created
     fi->keep_cache = 0;
     fuse_reply_open(req, fi);
@@ -108,7 +109,7 @@ void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, bool plu
     s.count(plus ? Op::Readdirplus : Op::Readdir);
     std::vector<char> buf(size);
     size_t used = 0;
-    int err = s.readdir(ino, static_cast<uint64_t>(off), plus, [&](const DirEntry& de) {
+    Status status = s.readdir(ino, static_cast<uint64_t>(off), plus, [&](const DirEntry& de) {
         const std::string name(de.name);
         const size_t room = size - used;
         const size_t need =
@@ -120,7 +121,7 @@ void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, bool plu
         used += need;
         return true;
     });
-    if (err) return reply_err(req, err);
+    if (!status.ok()) return reply_err(req, status);
     fuse_reply_buf(req, buf.data(), used);
 }
 
@@ -142,7 +143,7 @@ void famfs_releasedir(fuse_req_t req, fuse_ino_t, fuse_file_info*) {
 void famfs_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     FsState& s = state(req);
     s.count(Op::Open);
-    if (int err = s.open(ino, fi->flags)) return reply_err(req, err);
+    if (Status status = s.open(ino, fi->flags); !status.ok()) return reply_err(req, status);
     // No keep_cache: every open drops this file's cached pages, so a reader
     // sees what another host wrote before the open (see docs/daemon.md).
     fi->keep_cache = 0;
@@ -158,11 +159,11 @@ void famfs_release(fuse_req_t req, fuse_ino_t, fuse_file_info*) {
 void famfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info*) {
     OpsContext& c = ctx(req);
     c.state->count(Op::Read);
-    if (c.refuse_data_io && c.refuse_data_io(c.refuse_arg)) return reply_err(req, EIO);
+    if (c.kernel && c.kernel->refuse_data_io()) return reply_err(req, EIO);
     std::vector<iovec> iov;
     iov.reserve(4);
-    if (int err = c.state->read(ino, static_cast<uint64_t>(off), size, iov))
-        return reply_err(req, err);
+    if (Status status = c.state->read(ino, static_cast<uint64_t>(off), size, iov); !status.ok())
+        return reply_err(req, status);
     if (iov.empty()) {
         fuse_reply_buf(req, nullptr, 0);
         return;
@@ -190,10 +191,11 @@ void famfs_write(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, o
                  fuse_file_info*) {
     OpsContext& c = ctx(req);
     c.state->count(Op::Write);
-    if (c.refuse_data_io && c.refuse_data_io(c.refuse_arg)) return reply_err(req, EIO);
-    ssize_t n = c.state->write(ino, static_cast<uint64_t>(off), buf, size);
-    if (n < 0) return reply_err(req, static_cast<int>(-n));
-    fuse_reply_write(req, static_cast<size_t>(n));
+    if (c.kernel && c.kernel->refuse_data_io()) return reply_err(req, EIO);
+    size_t written = 0;
+    if (Status status = c.state->write(ino, static_cast<uint64_t>(off), buf, size, written); !status.ok())
+        return reply_err(req, status);
+    fuse_reply_write(req, written);
 }
 
 void famfs_flush(fuse_req_t req, fuse_ino_t, fuse_file_info*) {
@@ -210,7 +212,7 @@ void famfs_statfs(fuse_req_t req, fuse_ino_t) {
     FsState& s = state(req);
     s.count(Op::Statfs);
     struct statvfs st;
-    if (int err = s.statfs(st)) return reply_err(req, err);
+    if (Status status = s.statfs(st); !status.ok()) return reply_err(req, status);
     fuse_reply_statfs(req, &st);
 }
 
@@ -220,7 +222,7 @@ void famfs_getxattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t siz
     FsState& s = state(req);
     s.count(Op::Getxattr);
     std::string value;
-    if (int err = s.getxattr(ino, name, value)) return reply_err(req, err);
+    if (Status status = s.getxattr(ino, name, value); !status.ok()) return reply_err(req, status);
     if (size == 0) return (void)fuse_reply_xattr(req, value.size());
     if (size < value.size()) return reply_err(req, ERANGE);
     fuse_reply_buf(req, value.data(), value.size());
@@ -230,7 +232,7 @@ void famfs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
     FsState& s = state(req);
     s.count(Op::Listxattr);
     std::string names;
-    if (int err = s.listxattr(ino, names)) return reply_err(req, err);
+    if (Status status = s.listxattr(ino, names); !status.ok()) return reply_err(req, status);
     if (size == 0) return (void)fuse_reply_xattr(req, names.size());
     if (size < names.size()) return reply_err(req, ERANGE);
     fuse_reply_buf(req, names.data(), names.size());

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "fs_state.h"
+#include "kernel_proto_session.h"
 
 namespace famfs::daemon {
 
@@ -11,10 +12,9 @@ struct OpsContext {
     FsState* state = nullptr;
     unsigned max_write = 1u << 20;  // 1 MiB: libfuse 3.14's buffer limit (256 pages)
     bool readdirplus = true;
-    // Hook for the protocol shim: returns true when a READ/WRITE must be
-    // refused because the kernel maps data itself (famfs mode).
-    bool (*refuse_data_io)(void* arg) = nullptr;
-    void* refuse_arg = nullptr;
+    // The kernel protocol layer's connection: READ/WRITE are refused when the
+    // kernel maps data itself (famfs mode). nullptr: never refused.
+    kernel_proto::Connection* kernel = nullptr;
 };
 
 // The table, filled in one place (ops.cc).

@@ -2,11 +2,10 @@
 // helper mount(8) runs for `mount -t famfs` and fstab lines).
 #pragma once
 
-#include <optional>
 #include <string>
 #include <vector>
 
-#include "fs_state.h"
+#include "state_options.h"
 
 namespace famfs::daemon {
 
@@ -23,7 +22,7 @@ struct DaemonOptions {
     bool default_permissions = true;
     bool readdirplus = true;
     unsigned read_ahead_kb = 1024;         // the mount's bdi readahead (kernel default 128)
-    std::string famfs_mode = "auto";       // auto | off | on (the kernel protocol shim)
+    std::string famfs_mode = "auto";       // auto | off | on (the kernel protocol layer)
     bool fake = false;                     // mount.famfs -f: check everything, mount nothing
     std::vector<std::string> kernel_opts;  // passed through to the kernel mount
     StateOptions state;

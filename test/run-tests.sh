@@ -12,8 +12,8 @@ if [[ $(id -u) -ne 0 ]]; then
   echo "run-tests: the tests mount FUSE filesystems and use namespaces; run as root" >&2
   exit 1
 fi
-"$src/tools/install-deps.sh"
-"$src/tools/build.sh"
+"$src/scripts/install-deps.sh"
+"$src/scripts/build.sh"
 # Installed too, so `mount -t famfs`, fstab and the systemd unit are tested
 # the way users run them (mount(8) looks for /sbin/mount.famfs).
 cmake --install "$build" >/dev/null

@@ -1,14 +1,21 @@
 #include "cli.h"
 
+#include <grp.h>
+#include <pwd.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <sstream>
 
 #include "famfs/error.h"
+#include "famfs/pattern.h"
 
 namespace famfs::cli {
 
@@ -66,6 +73,16 @@ public:
         if (!h.examples.empty()) out += "\nEXAMPLES\n" + indent(h.examples);
         out += "\nEXIT STATUS\n" + indent(h.exit_status.empty() ? kStandardExit : h.exit_status);
         return out;
+    }
+
+    // CLI11 would print "PATH PATH ..." and "TEXT ... REQUIRED" after a
+    // positional: its name already says what it is. Options show their
+    // value's name only ("-s,--size SIZE").
+    std::string make_option_opts(const CLI::Option* opt) const override {
+        if (opt->get_positional()) return {};
+        if (opt->get_type_size() == 0) return {};
+        const std::string type = opt->get_type_name();
+        return type.empty() ? std::string() : " " + type;
     }
 };
 
@@ -161,11 +178,123 @@ Target resolve(const GlobalOptions& g, const std::string& path) {
     }
 }
 
-Ownership parse_ownership(const std::string& mode, int64_t uid, int64_t gid) {
-    if (uid < -1 || uid > UINT32_MAX || gid < -1 || gid > UINT32_MAX)
-        usage_error("uid and gid must be between 0 and {}", UINT32_MAX);
-    return {parse_mode(mode, "mode"), uid >= 0 ? static_cast<uint32_t>(uid) : getuid(),
-            gid >= 0 ? static_cast<uint32_t>(gid) : getgid()};
+namespace {
+
+// A uid/gid given as a number: none of the reserved -1.
+std::optional<uint32_t> numeric_id(const std::string& text) {
+    if (text.empty() || text.find_first_not_of("0123456789") != std::string::npos)
+        return std::nullopt;
+    if (text.size() > 10 || std::stoull(text) >= UINT32_MAX)
+        usage_error("id {} is too large: ids go up to {}", text, UINT32_MAX - 1);
+    return static_cast<uint32_t>(std::stoul(text));
+}
+
+}  // namespace
+
+uint32_t parse_user(const std::string& text) {
+    if (auto id = numeric_id(text)) return *id;
+    if (const struct passwd* pw = text.empty() ? nullptr : getpwnam(text.c_str()))
+        return pw->pw_uid;
+    usage_error("unknown user '{}': give a user name known to this host or a numeric uid", text);
+}
+
+uint32_t parse_group(const std::string& text) {
+    if (auto id = numeric_id(text)) return *id;
+    if (const struct group* gr = text.empty() ? nullptr : getgrnam(text.c_str())) return gr->gr_gid;
+    usage_error("unknown group '{}': give a group name known to this host or a numeric gid", text);
+}
+
+Ownership parse_ownership(const std::string& mode, const std::string& user,
+                          const std::string& group) {
+    return {parse_mode(mode, "mode"), user.empty() ? getuid() : parse_user(user),
+            group.empty() ? getgid() : parse_group(group)};
+}
+
+uint64_t parse_seed(const std::string& text) {
+    const uint64_t seed = parse_u64(text, "seed");
+    if (seed == 0 || seed > kMaxPatternSeed)
+        usage_error(
+            "invalid seed '{}': give 1 to {} (upstream famfs reads 32 bits, and 0 means no "
+            "pattern)",
+            text, kMaxPatternSeed);
+    return seed;
+}
+
+size_t utf8_sequence(std::string_view s, size_t i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    size_t n;
+    uint32_t cp;
+    if (c < 0x80) return 1;
+    if (c >= 0xc2 && c <= 0xdf) {
+        n = 1;
+        cp = c & 0x1f;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        n = 2;
+        cp = c & 0x0f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        n = 3;
+        cp = c & 0x07;
+    } else {
+        return 0;
+    }
+    if (i + n >= s.size()) return 0;  // truncated
+    for (size_t k = 1; k <= n; ++k) {
+        const auto cc = static_cast<unsigned char>(s[i + k]);
+        if ((cc & 0xc0) != 0x80) return 0;
+        cp = cp << 6 | (cc & 0x3f);
+    }
+    // Overlong forms, UTF-16 surrogates and code points past U+10FFFF.
+    if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
+        (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return n + 1;
+}
+
+bool valid_utf8(std::string_view s) {
+    for (size_t i = 0; i < s.size();) {
+        const size_t n = utf8_sequence(s, i);
+        if (n == 0) return false;
+        i += n;
+    }
+    return true;
+}
+
+void require_utf8_path(const std::string& relpath, const std::string& shown) {
+    if (valid_utf8(relpath)) return;
+    std::string printable;
+    for (unsigned char c : shown)
+        printable += c < 0x80 && c >= 0x20 ? std::string(1, static_cast<char>(c))
+                                           : fmt::format("\\x{:02x}", c);
+    usage_error(
+        "'{}': the name is not valid UTF-8; famfs names must be UTF-8 so that every host "
+        "and upstream famfs can replay the log (rename it)",
+        printable);
+}
+
+void require_writable_mount(const Target& t) {
+    if (t.mountpoint.empty()) return;
+    struct statvfs sv;
+    if (statvfs(t.mountpoint.c_str(), &sv) == 0 && (sv.f_flag & ST_RDONLY))
+        command_error(
+            "{} is mounted read-only (-o ro): nothing was created; remount it without ro to "
+            "create files",
+            t.mountpoint);
+}
+
+std::vector<std::string> mounts_of_device(const std::string& device) {
+    struct stat dst;
+    if (::stat(device.c_str(), &dst) != 0) return {};
+    std::vector<std::string> out;
+    for (const char* info : {"/proc/self/mountinfo", "/proc/1/mountinfo"})
+        for (const MountEntry& m : famfs_mounts(info)) {
+            struct stat mst;
+            if (::stat(m.source.c_str(), &mst) != 0 || mst.st_dev != dst.st_dev ||
+                mst.st_ino != dst.st_ino)
+                continue;
+            if (std::find(out.begin(), out.end(), m.mountpoint) == out.end())
+                out.push_back(m.mountpoint);
+        }
+    return out;
 }
 
 Device open_device(const std::string& device, Device::Access access) {
@@ -201,6 +330,7 @@ std::unique_ptr<Filesystem> open_fs(const GlobalOptions& g, const std::string& d
     Filesystem::Options opt;
     opt.access = writable ? Device::Access::ReadWrite : Device::Access::ReadOnly;
     opt.system_uuid_file = g.system_uuid_file;
+    opt.identify_host = writable;
     try {
         return Filesystem::open(device, opt);
     } catch (const Error& e) {
@@ -226,6 +356,38 @@ std::string format_size(uint64_t bytes) {
     if (u == 0 && bytes >= 1024 * 1024)
         return fmt::format("{} bytes ({:.1f} MiB)", bytes, bytes / 1048576.0);
     return fmt::format("{} {}", v, units[u]);
+}
+
+std::string human_size(uint64_t bytes) {
+    static const char* units[] = {"bytes", "KiB", "MiB", "GiB", "TiB", "PiB"};
+    if (bytes < 1024) return fmt::format("{} bytes", bytes);
+    double v = static_cast<double>(bytes);
+    int u = 0;
+    while (u < 5 && v >= 1024) {
+        v /= 1024;
+        ++u;
+    }
+    // Whole numbers stay whole ("512 MiB"); others get one decimal, rounded
+    // down so that free space is never overstated ("2.9 GiB", not "3.0 GiB").
+    if (v == static_cast<double>(static_cast<uint64_t>(v)))
+        return fmt::format("{} {}", static_cast<uint64_t>(v), units[u]);
+    return fmt::format("{:.1f} {}", std::floor(v * 10) / 10, units[u]);
+}
+
+std::string plural(uint64_t n, const std::string& one, const std::string& many) {
+    return fmt::format("{} {}", n, n == 1 ? one : (many.empty() ? one + "s" : many));
+}
+
+void no_room(const Filesystem& fs, const std::string& device, uint64_t needed_bytes, size_t nfiles,
+             const std::string& first_failed) {
+    const uint64_t free_bytes = fs.allocator_snapshot().free_bytes();
+    command_error(
+        "no room for {}: {} needed{}, {} free on {}; nothing was created",
+        nfiles == 1 ? "'" + first_failed + "'"
+                    : fmt::format("{} files (first to fail: '{}')", nfiles, first_failed),
+        human_size(needed_bytes),
+        needed_bytes <= free_bytes ? " (free space is fragmented or striping needs more)" : "",
+        human_size(free_bytes), device);
 }
 
 std::string format_mode(uint32_t mode) { return fmt::format("0{:o}", mode & 07777); }

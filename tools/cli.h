@@ -83,8 +83,12 @@ void add_getmap(CLI::App& app, GlobalOptions& g);
 void add_log(CLI::App& app, GlobalOptions& g);
 void add_fsck(CLI::App& app, GlobalOptions& g);
 void add_flush(CLI::App& app, GlobalOptions& g);
-// tools/mount_cmd.cc (owned by the daemon side): `famfs mount`, `famfs umount`.
+// tools/mount_cmd.cc: `famfs mount`, `famfs umount`.
 void add_mount_commands(CLI::App& app, GlobalOptions& g);
+// tools/run_cmd.cc: `famfs run`, a command with libfamfs-direct.so preloaded.
+void add_run(CLI::App& app, GlobalOptions& g);
+// tools/upstream_cmd.cc: upstream's check, clone, mkmeta, answered with a pointer.
+void add_upstream_only(CLI::App& app);
 
 // ---- helpers --------------------------------------------------------------
 
@@ -93,14 +97,34 @@ void add_mount_commands(CLI::App& app, GlobalOptions& g);
 uint64_t parse_size(const std::string& text, const std::string& what);
 // "0644", "755": octal permission bits.
 uint32_t parse_mode(const std::string& text, const std::string& what);
-// The -m/-u/-g options of creat and mkdir: octal permission bits, and a uid
-// and gid where -1 means the caller's.
+// The -m/-u/-g options of creat, mkdir and cp: octal permission bits, and a
+// user and group by number or name, where "" means the caller's.
 struct Ownership {
     uint32_t mode, uid, gid;
 };
-Ownership parse_ownership(const std::string& mode, int64_t uid, int64_t gid);
+Ownership parse_ownership(const std::string& mode, const std::string& user,
+                          const std::string& group);
+uint32_t parse_user(const std::string& text);   // "1001" or "bob"
+uint32_t parse_group(const std::string& text);  // "1002" or "staff"
 // A plain unsigned number (decimal or 0x hex).
 uint64_t parse_u64(const std::string& text, const std::string& what);
+// A pattern seed for -S: 1 .. 2^32-1, as upstream famfs reads it.
+uint64_t parse_seed(const std::string& text);
+
+// A name famfs may log: valid UTF-8, so every famfs (upstream's log play
+// included) and every JSON consumer can read it. Fails naming `shown`.
+void require_utf8_path(const std::string& relpath, const std::string& shown);
+bool valid_utf8(std::string_view s);
+// Length of the valid UTF-8 sequence that starts at s[i], or 0 if none does.
+size_t utf8_sequence(std::string_view s, size_t i);
+
+// Before appending through a mount point: refuses one mounted read-only
+// (-o ro). A no-op with --device.
+void require_writable_mount(const Target& t);
+
+// The famfs mount points of `device` on this host (same file, whatever the
+// path spelling), from this process's and init's mountinfo.
+std::vector<std::string> mounts_of_device(const std::string& device);
 
 // Where a CLI path lands (mount point or --device), see famfs::resolve_target.
 Target resolve(const GlobalOptions& g, const std::string& path);
@@ -119,14 +143,23 @@ Device open_device(const std::string& device, Device::Access access);
 // A no-op with --device.
 void settle_mount(const Target& t, const std::string& relpath);
 
-// Opens the filesystem on `device` for reading or for appending.
+// Opens the filesystem on `device` for reading or for appending. Read-only
+// opens never touch this host's identity (no system uuid file needed).
 std::unique_ptr<Filesystem> open_fs(const GlobalOptions& g, const std::string& device,
                                     bool writable);
+
+// Re-raises the allocator's "no room" error of a batch with the figures a
+// user needs: what the whole command needed and what the device has free.
+[[noreturn]] void no_room(const Filesystem& fs, const std::string& device, uint64_t needed_bytes,
+                          size_t nfiles, const std::string& first_failed);
 
 // The file node at `relpath`; fails with a one-line message if missing or a directory.
 const Node& file_node(const Filesystem& fs, const std::string& relpath, const std::string& shown);
 
 std::string format_size(uint64_t bytes);  // "8 GiB", "3 MiB", "123 bytes"
-std::string format_mode(uint32_t mode);   // "0644"
+std::string human_size(uint64_t bytes);   // "4.9 GiB", "512 MiB", "12 KiB", "100 bytes"
+// "1 file", "2 files": counts in messages.
+std::string plural(uint64_t n, const std::string& one, const std::string& many = {});
+std::string format_mode(uint32_t mode);  // "0644"
 
 }  // namespace famfs::cli

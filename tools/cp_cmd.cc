@@ -8,9 +8,14 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <optional>
+#include <set>
+#include <vector>
 
 #include "cli.h"
 #include "famfs/cache.h"
+#include "famfs/error.h"
+#include "progress.h"
 
 namespace famfs::cli {
 
@@ -19,16 +24,21 @@ namespace {
 struct CpArgs {
     std::vector<std::string> paths;  // SRC... DEST
     bool recursive = false;
+    bool dereference = false;
     bool verbose = false;
+    bool quiet = false;
+    std::string mode, user, group;  // upstream's -m/-u/-g for created files
+    std::string nstrips, nbuckets, chunk;
+    std::string threads;
+    bool compare = false;
 };
 
 // One step of the copy, decided before anything is written.
 struct Op {
-    enum class Kind { Mkdir, Create, Skip } kind;
+    enum class Kind { Mkdir, Create, Existing } kind;
     std::string src;
     std::string relpath;
     uint64_t size = 0;
-    uint32_t mode = 0;
 };
 
 std::string join(const std::string& dir, const std::string& name) {
@@ -39,11 +49,14 @@ std::string shown(const Target& dest, const std::string& rel) {
     return dest.mountpoint.empty() ? "/" + rel : join(dest.mountpoint, rel);
 }
 
+uint64_t units_of(uint64_t size) { return (size + kAllocUnit - 1) / kAllocUnit * kAllocUnit; }
+
 class Copier {
 public:
     using Kind = Filesystem::Batch::Kind;
-    Copier(const CpArgs& a, const Target& dest, Filesystem::Batch& batch)
-        : a_(a), dest_(dest), batch_(batch) {}
+    Copier(const CpArgs& a, const Target& dest, const Filesystem& fs, Filesystem::Batch& batch,
+           const FileSpec& base)
+        : a_(a), dest_(dest), fs_(fs), batch_(batch), base_(base) {}
 
     void plan_source(const std::string& src, const std::string& rel) {
         struct stat st;
@@ -62,6 +75,11 @@ public:
     const std::vector<Op>& ops() const { return ops_; }
     // Printed only once the whole plan holds, so a failure stays one line.
     const std::vector<std::string>& warnings() const { return warnings_; }
+    uint64_t symlinks_skipped() const { return symlinks_; }
+    // After planning: the first file that did not fit, and what all new files need.
+    const std::optional<std::string>& no_room_at() const { return no_room_at_; }
+    uint64_t needed_bytes() const { return needed_; }
+    size_t new_files() const { return new_files_; }
 
 private:
     void plan_file(const std::string& src, const std::string& rel, const struct stat& st) {
@@ -71,13 +89,17 @@ private:
                 command_error("cannot overwrite directory '{}' with non-directory '{}'",
                               shown(dest_, rel), src);
             case Kind::File:
-                // Restartable: a destination of the right size is taken as done.
+                // Restartable: a destination of the right size is compared
+                // with its source after planning, and rewritten if it differs.
+                if (!fs_.tree().resolve(rel))
+                    command_error("'{}' is the destination of two sources ('{}' is one)",
+                                  shown(dest_, rel), src);
                 if (batch_.file_size(rel) != size)
                     command_error(
                         "'{}' already exists with size {}, but '{}' has {} bytes; famfs "
                         "files cannot be resized or replaced",
                         shown(dest_, rel), batch_.file_size(rel), src, size);
-                ops_.push_back({Op::Kind::Skip, src, rel, size, 0});
+                ops_.push_back({Op::Kind::Existing, src, rel, size});
                 return;
             case Kind::None:
                 break;
@@ -89,14 +111,22 @@ private:
                             src));
             return;
         }
-        FileSpec spec;
+        require_utf8_path(rel, src);
+        needed_ += units_of(size);
+        ++new_files_;
+        if (no_room_at_) return;  // only adding up what the whole copy needs now
+        FileSpec spec = base_;
         spec.relpath = rel;
         spec.size = size;
-        spec.mode = st.st_mode & 07777;
-        spec.uid = getuid();
-        spec.gid = getgid();
-        batch_.create_file(spec);
-        ops_.push_back({Op::Kind::Create, src, rel, size, spec.mode});
+        if (a_.mode.empty()) spec.mode = st.st_mode & 07777;
+        try {
+            batch_.create_file(spec);
+        } catch (const Error& e) {
+            if (e.err() != ENOSPC) throw;
+            no_room_at_ = rel;
+            return;
+        }
+        ops_.push_back({Op::Kind::Create, src, rel, size});
     }
 
     void plan_dir(const std::string& src, const std::string& rel, const struct stat& st) {
@@ -107,8 +137,9 @@ private:
             case Kind::Dir:
                 break;  // merge into it (a rerun, or cp -r into an existing tree)
             case Kind::None:
-                batch_.mkdir({rel, st.st_mode & 07777, getuid(), getgid()});
-                ops_.push_back({Op::Kind::Mkdir, src, rel, 0, st.st_mode & 07777});
+                require_utf8_path(rel, src);
+                batch_.mkdir({rel, st.st_mode & 07777, base_.uid, base_.gid});
+                ops_.push_back({Op::Kind::Mkdir, src, rel, 0});
                 break;
         }
         std::vector<std::filesystem::directory_entry> children;
@@ -124,58 +155,144 @@ private:
             struct stat cst;
             if (lstat(child.c_str(), &cst) < 0)
                 command_error("cannot stat '{}': {}", child, std::strerror(errno));
-            if (S_ISDIR(cst.st_mode))
+            if (S_ISLNK(cst.st_mode)) {
+                if (!a_.dereference) {
+                    ++symlinks_;
+                    if (a_.verbose)
+                        warnings_.push_back(
+                            fmt::format("skipping symlink '{}' (-L follows it)", child));
+                    continue;
+                }
+                if (stat(child.c_str(), &cst) < 0) {
+                    warnings_.push_back(fmt::format("skipping dangling symlink '{}': {}", child,
+                                                    std::strerror(errno)));
+                    continue;
+                }
+                if (S_ISDIR(cst.st_mode) && !visiting_.insert({cst.st_dev, cst.st_ino}).second)
+                    command_error("'{}' leads back into a directory being copied (a symlink loop)",
+                                  child);
+            }
+            if (S_ISDIR(cst.st_mode)) {
+                visiting_.insert({cst.st_dev, cst.st_ino});
                 plan_dir(child, join(rel, name), cst);
-            else if (S_ISREG(cst.st_mode))
+                visiting_.erase({cst.st_dev, cst.st_ino});
+            } else if (S_ISREG(cst.st_mode)) {
                 plan_file(child, join(rel, name), cst);
-            else
+            } else {
                 warnings_.push_back(
                     fmt::format("skipping '{}': not a regular file or directory", child));
+            }
         }
     }
 
     const CpArgs& a_;
     const Target& dest_;
+    const Filesystem& fs_;
     Filesystem::Batch& batch_;
+    const FileSpec& base_;
     std::vector<Op> ops_;
     std::vector<std::string> warnings_;
+    uint64_t symlinks_ = 0;
+    std::set<std::pair<dev_t, ino_t>> visiting_;
+    std::optional<std::string> no_room_at_;
+    uint64_t needed_ = 0;
+    size_t new_files_ = 0;
 };
 
-// Reads `src` straight into the file's device ranges, then flushes them.
-void copy_data(const Filesystem& fs, const Node& f, const std::string& src) {
+constexpr uint64_t kChunk = 64ULL << 20;  // read and compare in pieces this big
+
+int open_source(const std::string& src) {
     const int fd = ::open(src.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) command_error("cannot open '{}': {}", src, std::strerror(errno));
+    return fd;
+}
+
+// Reads exactly n bytes unless the file ends first; returns what it got.
+uint64_t read_full(int fd, uint8_t* p, uint64_t n, std::string& err) {
+    uint64_t done = 0;
+    while (err.empty() && done < n) {
+        const ssize_t got = ::read(fd, p + done, n - done);
+        if (got < 0 && errno == EINTR) continue;
+        if (got < 0)
+            err = std::strerror(errno);
+        else if (got == 0)
+            break;
+        else
+            done += static_cast<uint64_t>(got);
+    }
+    return done;
+}
+
+// True when the famfs file already holds exactly the source's bytes (a
+// finished copy); false for anything else, e.g. a copy killed half way.
+bool same_content(const Filesystem& fs, const Node& f, const std::string& src, Progress& progress) {
+    const int fd = open_source(src);
+    std::vector<uint8_t> buf;
+    bool same = true;
     std::string err;
     fs.for_each_range(f, 0, f.size, [&](uint8_t* p, uint64_t n) {
-        uint64_t done = 0;
-        while (err.empty() && done < n) {
-            const ssize_t got = ::read(fd, p + done, std::min<uint64_t>(n - done, 1ULL << 30));
-            if (got < 0 && errno == EINTR) continue;
-            if (got < 0)
-                err = std::strerror(errno);
-            else if (got == 0)
-                err = "the file shrank while it was copied";
-            else
-                done += static_cast<uint64_t>(got);
+        for (uint64_t done = 0; same && done < n; done += kChunk) {
+            const uint64_t len = std::min(kChunk, n - done);
+            buf.resize(len);
+            if (read_full(fd, buf.data(), len, err) != len) {
+                same = false;
+                break;
+            }
+            invalidate(p + done, len);  // another host may have written it
+            same = std::memcmp(p + done, buf.data(), len) == 0;
+            progress.add(len);
         }
-        flush(p, done);
+    });
+    ::close(fd);
+    if (!err.empty()) command_error("reading '{}': {}", src, err);
+    return same;
+}
+
+// Reads `src` straight into the file's device ranges, then flushes them.
+void copy_data(const Filesystem& fs, const Node& f, const std::string& src, Progress& progress) {
+    const int fd = open_source(src);
+    std::string err;
+    fs.for_each_range(f, 0, f.size, [&](uint8_t* p, uint64_t n) {
+        for (uint64_t done = 0; err.empty() && done < n; done += kChunk) {
+            const uint64_t len = std::min(kChunk, n - done);
+            if (read_full(fd, p + done, len, err) != len && err.empty())
+                err = "the file shrank while it was copied";
+            flush(p + done, len);
+            progress.add(len);
+        }
     });
     ::close(fd);
     if (!err.empty())
         command_error(
-            "reading '{}': {}; the famfs file exists now with the full size, so "
-            "rerunning cp will skip it: check it",
+            "reading '{}': {}; the famfs file exists now with the full size: rerun cp to "
+            "finish it",
             src, err);
 }
 
 int run_cp(const GlobalOptions& g, const CpArgs& a) {
     if (a.paths.size() < 2) usage_error("give at least one SRC and a DEST");
+    if (!a.threads.empty()) parse_u64(a.threads, "thread count");
     const std::vector<std::string> srcs(a.paths.begin(), a.paths.end() - 1);
     const Target dest = resolve(g, a.paths.back());
+    require_writable_mount(dest);
+
+    FileSpec base;
+    const Ownership own = parse_ownership(a.mode.empty() ? "0644" : a.mode, a.user, a.group);
+    base.mode = own.mode;
+    base.uid = own.uid;
+    base.gid = own.gid;
+    const int nil = !a.nstrips.empty() + !a.nbuckets.empty() + !a.chunk.empty();
+    if (nil != 0 && nil != 3)
+        usage_error("interleaving needs all of -N NSTRIPS, -B NBUCKETS and -C CHUNKSIZE");
+    if (nil == 3)
+        base.interleave =
+            InterleaveParams{parse_u64(a.nstrips, "nstrips"), parse_u64(a.nbuckets, "nbuckets"),
+                             parse_size(a.chunk, "chunk size")};
+
     auto fs = open_fs(g, dest.device, /*writable=*/true);
 
     std::vector<Op> ops;
-    std::vector<const Node*> nodes;
+    uint64_t symlinks = 0;
     {
         // Every file and directory is checked and allocated (staged) before
         // the first entry is appended: cp either copies all or changes nothing.
@@ -183,7 +300,7 @@ int run_cp(const GlobalOptions& g, const CpArgs& a) {
         const auto dest_kind = batch.kind(dest.relpath);
         if (srcs.size() > 1 && dest_kind != Copier::Kind::Dir)
             usage_error("target '{}' is not a directory", a.paths.back());
-        Copier copier(a, dest, batch);
+        Copier copier(a, dest, *fs, batch, base);
         for (const std::string& src : srcs) {
             std::string s = src;
             while (s.size() > 1 && s.back() == '/') s.pop_back();
@@ -191,42 +308,75 @@ int run_cp(const GlobalOptions& g, const CpArgs& a) {
             copier.plan_source(
                 s, dest_kind == Copier::Kind::Dir ? join(dest.relpath, name) : dest.relpath);
         }
+        if (copier.no_room_at())
+            no_room(*fs, dest.device, copier.needed_bytes(), copier.new_files(),
+                    *copier.no_room_at());
         ops = copier.ops();
+        symlinks = copier.symlinks_skipped();
         batch.commit();
         // Only now that the whole copy holds, so a failing cp stays one line.
         for (const std::string& w : copier.warnings())
             std::fprintf(stderr, "famfs cp: warning: %s\n", w.c_str());
     }
+    uint64_t total = 0, nfiles = 0;
     for (const Op& op : ops)
-        nodes.push_back(op.kind == Op::Kind::Create ? fs->tree().resolve(op.relpath) : nullptr);
-    uint64_t files = 0, dirs = 0, skipped = 0, bytes = 0;
-    for (size_t i = 0; i < ops.size(); ++i) {
-        const Op& op = ops[i];
+        if (op.kind != Op::Kind::Mkdir) {
+            total += op.size;
+            ++nfiles;
+        }
+    Progress progress("cp", total, nfiles, a.quiet);
+    uint64_t files = 0, dirs = 0, skipped = 0, rewritten = 0, bytes = 0;
+    std::string last_new;
+    for (const Op& op : ops) {
         if (op.kind == Op::Kind::Mkdir) {
             ++dirs;
-        } else if (op.kind == Op::Kind::Skip) {
-            ++skipped;
-            if (a.verbose)
-                std::printf("skipped %s (exists with the same size)\n",
-                            shown(dest, op.relpath).c_str());
-        } else {
-            copy_data(*fs, *nodes[i], op.src);
-            ++files;
+            last_new = op.relpath;
+            continue;
+        }
+        const Node& f = *fs->tree().resolve(op.relpath);
+        if (op.kind == Op::Kind::Existing) {
+            if (same_content(*fs, f, op.src, progress)) {
+                ++skipped;
+                progress.add(0, 1);
+                if (a.verbose) {
+                    progress.finish();
+                    std::printf("skipped %s (same size and content as '%s')\n",
+                                shown(dest, op.relpath).c_str(), op.src.c_str());
+                }
+                continue;
+            }
+            // Allocated by an earlier cp that did not finish, or changed at
+            // the source since: famfs cannot resize, but it can rewrite.
+            copy_data(*fs, f, op.src, progress);
+            progress.add(0, 1);
+            ++rewritten;
             bytes += op.size;
-            if (a.verbose)
-                std::printf("'%s' -> '%s'\n", op.src.c_str(), shown(dest, op.relpath).c_str());
+            progress.finish();
+            std::printf("rewrote %s: its content differed from '%s' (an interrupted copy?)\n",
+                        shown(dest, op.relpath).c_str(), op.src.c_str());
+            continue;
+        }
+        copy_data(*fs, f, op.src, progress);
+        progress.add(0, 1);
+        ++files;
+        bytes += op.size;
+        last_new = op.relpath;
+        if (a.verbose) {
+            progress.finish();
+            std::printf("'%s' -> '%s'\n", op.src.c_str(), shown(dest, op.relpath).c_str());
         }
     }
-    if (a.verbose)
-        std::printf("copied %llu files (%llu bytes), created %llu directories, skipped %llu\n",
-                    static_cast<unsigned long long>(files), static_cast<unsigned long long>(bytes),
-                    static_cast<unsigned long long>(dirs),
-                    static_cast<unsigned long long>(skipped));
-    for (auto it = ops.rbegin(); it != ops.rend(); ++it)
-        if (it->kind != Op::Kind::Skip) {
-            settle_mount(dest, it->relpath);
-            break;
-        }
+    progress.finish();
+    if (a.verbose || rewritten || symlinks)
+        std::printf(
+            "copied %s, rewrote %llu, skipped %llu unchanged (%s written), created %s%s\n",
+            plural(files, "file").c_str(), static_cast<unsigned long long>(rewritten),
+            static_cast<unsigned long long>(skipped), human_size(bytes).c_str(),
+            plural(dirs, "directory", "directories").c_str(),
+            symlinks ? fmt::format(", skipped {} (use -L to follow)", plural(symlinks, "symlink"))
+                           .c_str()
+                     : "");
+    if (!last_new.empty()) settle_mount(dest, last_new);
     return kExitOk;
 }
 
@@ -238,32 +388,60 @@ void add_cp(CLI::App& app, GlobalOptions& g) {
         app,
         {.name = "cp",
          .summary = "copy local files and directory trees into famfs",
-         .synopsis = "cp [-v] SRC DEST\n"
-                     "cp [-r] [-v] SRC... DIR",
-         .description = "Copies files from the local filesystem into famfs. Each famfs file is\n"
-                        "created with the size and permission bits of its source (owned by the\n"
-                        "caller) and the data is read straight into the device mapping and\n"
-                        "flushed. As with cp(1): with one SRC, DEST is the new file (or, with -r,\n"
-                        "the new directory) unless it is an existing directory, in which case\n"
-                        "SRC is copied into it; with several SRCs, DEST must be a directory.\n"
-                        "Copying a directory needs -r.\n"
-                        "\n"
-                        "Restartable: a destination file that already exists with the source's\n"
-                        "size is skipped, one with another size is an error (famfs files cannot\n"
-                        "be resized or replaced), and existing directories are merged into.\n"
-                        "Empty source files are skipped with a warning (famfs files cannot be\n"
-                        "empty); symlinks and special files inside a tree are skipped too.\n"
-                        "Everything is checked and allocated before the first file is created.",
+         .synopsis = "cp [-v] [-m MODE] [-u USER] [-g GROUP] SRC DEST\n"
+                     "cp -r [-L] [-v] [OPTIONS] SRC... DIR\n"
+                     "cp [-N NSTRIPS -B NBUCKETS -C CHUNKSIZE] SRC... DEST",
+         .description =
+             "Copies files from the local filesystem into famfs. Each famfs file is\n"
+             "created with the size and permission bits of its source (or -m MODE),\n"
+             "owned by the caller (or -u/-g), and the data is read straight into the\n"
+             "device mapping and flushed. As with cp(1): with one SRC, DEST is the new\n"
+             "file (or, with -r, the new directory) unless it is an existing directory,\n"
+             "in which case SRC is copied into it; with several SRCs, DEST must be a\n"
+             "directory. Copying a directory needs -r.\n"
+             "\n"
+             "Restartable: a destination file that already exists with the source's\n"
+             "size is compared with the source; if the bytes differ (a copy that was\n"
+             "interrupted, or a source that changed) it is rewritten and a line says\n"
+             "so. One with another size is an error (famfs files cannot be resized or\n"
+             "replaced), and existing directories are merged into. -v lists each file\n"
+             "copied or skipped and why.\n"
+             "\n"
+             "Symlinks inside a tree are skipped and counted in the summary; -L follows\n"
+             "them, as cp -L does. Empty files (famfs files cannot be empty) and\n"
+             "special files are skipped with a warning. Everything is checked and\n"
+             "allocated before the first file is created. On a terminal, progress is\n"
+             "shown (bytes, files, rate, ETA); -q hides it.",
          .examples = "famfs cp model.bin /mnt/famfs/\n"
                      "famfs cp -r dataset /mnt/famfs/     # interrupted? rerun it to resume\n"
+                     "famfs cp -r -L -m 0444 tree-with-links /mnt/famfs/\n"
                      "famfs --device /dev/dax0.0 cp -rv ./tree /",
          .exit_status = ""},
         [&g, a] { return run_cp(g, *a); });
     cmd->add_option("SRC... DEST", a->paths, "local sources, then the famfs destination")
         ->required()
-        ->expected(2, -1);
+        ->expected(2, -1)
+        ->type_name("");
     cmd->add_flag("-r,-R,--recursive", a->recursive, "copy directories recursively");
-    cmd->add_flag("-v,--verbose", a->verbose, "print each file copied and a summary");
+    cmd->add_flag("-L,--dereference", a->dereference, "follow symlinks in trees (as cp -L)");
+    cmd->add_option("-m,--mode", a->mode,
+                    "permission bits of created files (default: the source's)")
+        ->type_name("MODE");
+    cmd->add_option("-u,--uid", a->user, "owner: user name or uid (default: the caller)")
+        ->type_name("USER");
+    cmd->add_option("-g,--gid", a->group, "group: group name or gid (default: the caller's)")
+        ->type_name("GROUP");
+    cmd->add_option("-N,--nstrips", a->nstrips, "strips per file (1..16)")->type_name("NSTRIPS");
+    cmd->add_option("-B,--nbuckets", a->nbuckets, "buckets the device is split into (<= 64)")
+        ->type_name("NBUCKETS");
+    cmd->add_option("-C,--chunksize", a->chunk, "interleave chunk size (e.g. 2M)")
+        ->type_name("CHUNKSIZE");
+    cmd->add_option("-t,--threadct", a->threads, "upstream's copy threads (accepted; one here)")
+        ->type_name("N");
+    cmd->add_flag("-c,--compare", a->compare,
+                  "upstream's compare option (accepted: existing files are always compared)");
+    cmd->add_flag("-v,--verbose", a->verbose, "print each file copied or skipped, and a summary");
+    cmd->add_flag("-q,--quiet", a->quiet, "no progress display");
 }
 
 }  // namespace famfs::cli

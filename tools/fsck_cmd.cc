@@ -19,7 +19,7 @@ struct FsckArgs {
 
 nlohmann::json report_json(const FsckReport& r) {
     nlohmann::json j;
-    j["device"] = r.device;
+    j["device"] = json_text(r.device);
     j["device_size"] = r.device_size;
     j["clean"] = r.clean();
     j["superblock"] = superblock_json(r.superblock);
@@ -41,15 +41,15 @@ nlohmann::json report_json(const FsckReport& r) {
                            {"crc", hex(e.stored_crc)},
                            {"computed_crc", hex(e.computed_crc)},
                            {"valid", e.valid},
-                           {"path", e.path}});
+                           {"path", json_text(e.path)}});
     j["entries"] = std::move(entries);
     nlohmann::json problems = nlohmann::json::array();
     for (const FsckProblem& p : r.problems) {
-        nlohmann::json pj{{"where", p.where},
-                          {"kind", p.kind},
-                          {"field", p.field},
-                          {"reason", p.reason},
-                          {"message", describe(p)}};
+        nlohmann::json pj{{"where", json_text(p.where)},
+                          {"kind", json_text(p.kind)},
+                          {"field", json_text(p.field)},
+                          {"reason", json_text(p.reason)},
+                          {"message", json_text(describe(p))}};
         pj["index"] = p.index == kNoLogIndex ? nlohmann::json(nullptr) : nlohmann::json(p.index);
         problems.push_back(std::move(pj));
     }
@@ -116,7 +116,7 @@ int run_fsck(const GlobalOptions& g, const FsckArgs& a) {
     Device dev = open_device(device, Device::Access::ReadOnly);
     const FsckReport r = fsck(dev);
     if (a.json)
-        std::printf("%s\n", report_json(r).dump(2).c_str());
+        std::printf("%s\n", dump_json(report_json(r)).c_str());
     else
         print_report(r, a.verbose);
     return r.clean() ? kExitOk : kExitFailure;

@@ -26,7 +26,7 @@ nlohmann::json entry_json(const LogEntry& e, uint64_t index) {
     j["crc_ok"] = e.crc == entry_crc(e);
     if (e.type == EntryType::File) {
         const FileEntry& f = e.file;
-        j["path"] = std::string(fixed_str(f.relpath, kMaxPathLen));
+        j["path"] = json_text(fixed_str(f.relpath, kMaxPathLen));
         j["size"] = f.size;
         j["mode"] = format_mode(f.mode);
         j["uid"] = f.uid;
@@ -35,7 +35,7 @@ nlohmann::json entry_json(const LogEntry& e, uint64_t index) {
         j["map"] = fmap_json(f.fmap);
     } else if (e.type == EntryType::Mkdir) {
         const MkdirEntry& d = e.mkdir;
-        j["path"] = std::string(fixed_str(d.relpath, kMaxPathLen));
+        j["path"] = json_text(fixed_str(d.relpath, kMaxPathLen));
         j["mode"] = format_mode(d.mode);
         j["uid"] = d.uid;
         j["gid"] = d.gid;
@@ -80,7 +80,7 @@ int run_log(const GlobalOptions& g, const LogArgs& a) {
 
     if (a.json) {
         nlohmann::json j;
-        j["device"] = device;
+        j["device"] = json_text(device);
         j["superblock"] = superblock_json(sb);
         j["log_header"] = log_header_json(h);
         j["capacity"] = log.capacity();
@@ -88,7 +88,7 @@ int run_log(const GlobalOptions& g, const LogArgs& a) {
         nlohmann::json entries = nlohmann::json::array();
         for (uint64_t i = 0; i < n; ++i) entries.push_back(entry_json(log.entry(i), i));
         j["entries"] = std::move(entries);
-        std::printf("%s\n", j.dump(2).c_str());
+        std::printf("%s\n", dump_json(j).c_str());
         return kExitOk;
     }
     std::printf("device %s: fs uuid %s, owner %s\n", device.c_str(), to_string(sb.fs_uuid).c_str(),

@@ -1,8 +1,12 @@
 // famfs: the command-line tool. Also installed as mkfs.famfs, which behaves
 // as `famfs mkfs`.
+#include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -25,21 +29,52 @@ std::string basename_of(const char* argv0) {
     return slash ? slash + 1 : argv0;
 }
 
-// The subcommand a command line names, for the "famfs <subcmd>: " prefix of
-// errors (also when parsing itself failed).
-std::string subcommand_name(const CLI::App& app, const std::vector<std::string>& args) {
+// Global options that take a value in the next word.
+bool takes_value(const std::string& a) { return a == "--device" || a == "--system-uuid-file"; }
+
+// The index of the first word that is not a global option or its value: the
+// subcommand, if the command line has one (args.size() if it has none).
+size_t first_word(const std::vector<std::string>& args) {
     for (size_t i = 0; i < args.size(); ++i) {
-        const std::string& a = args[i];
-        if (a == "--device" || a == "--system-uuid-file") {
+        if (takes_value(args[i])) {
             ++i;  // skip the option's value
             continue;
         }
-        if (a.empty() || a[0] == '-') continue;
-        for (const CLI::App* sub : app.get_subcommands({}))
-            if (sub->check_name(a)) return sub->get_name();
-        return {};  // the first word is not a command
+        if (!args[i].empty() && args[i][0] != '-') return i;
     }
-    return {};
+    return args.size();
+}
+
+// The subcommand a command line names, for the "famfs <subcmd>: " prefix of
+// errors (also when parsing itself failed).
+const CLI::App* subcommand_of(const CLI::App& app, const std::vector<std::string>& args) {
+    const size_t i = first_word(args);
+    if (i == args.size()) return nullptr;
+    for (const CLI::App* sub : app.get_subcommands({}))
+        if (sub->check_name(args[i])) return sub;
+    return nullptr;
+}
+
+// The first word after the subcommand that looks like an option neither the
+// subcommand nor the global options know, e.g. "--frob" in
+// "famfs mkfs --frob 16m dev0": CLI11 would blame "dev0 --frob".
+std::optional<std::string> unknown_option(const CLI::App& app, const CLI::App& sub,
+                                          const std::vector<std::string>& args) {
+    for (size_t i = first_word(args) + 1; i < args.size(); ++i) {
+        const std::string& a = args[i];
+        if (a == "--") break;
+        if (a.size() < 2 || a[0] != '-') continue;
+        if (a[1] == '-') {
+            const std::string name = a.substr(0, a.find('='));
+            if (!sub.get_option_no_throw(name) && !app.get_option_no_throw(name) &&
+                name != "--help")
+                return name;
+        } else if (!std::isdigit(static_cast<unsigned char>(a[1]))) {
+            const std::string name = a.substr(0, 2);  // "-rv": -r, then values or flags
+            if (!sub.get_option_no_throw(name) && name != "-h") return name;
+        }
+    }
+    return std::nullopt;
 }
 
 void print_error(const std::string& sub, const std::string& msg) {
@@ -90,8 +125,24 @@ int main(int argc, char** argv) {
     famfs::cli::add_fsck(app, g);
     famfs::cli::add_flush(app, g);
     famfs::cli::add_mount_commands(app, g);
+    famfs::cli::add_run(app, g);
+    famfs::cli::add_upstream_only(app);
 
-    const std::string sub_name = subcommand_name(app, args);
+    const CLI::App* named = subcommand_of(app, args);
+    const std::string sub_name = named ? named->get_name() : std::string();
+    const bool wants_help = std::find_if(args.begin(), args.end(), [](const std::string& a) {
+                                return a == "--help" || a == "-h";
+                            }) != args.end();
+    if (named && named->get_allow_extras() && !wants_help) {
+        // Upstream-only commands (check, clone, mkmeta) take any arguments
+        // and answer with one line naming what to use instead.
+        try {
+            return (*famfs::cli::find_run(named))();
+        } catch (const famfs::cli::CommandError& e) {
+            print_error(sub_name, e.what());
+            return e.code();
+        }
+    }
     try {
         std::vector<std::string> rev(args.rbegin(), args.rend());  // CLI11 wants them reversed
         app.parse(rev);
@@ -103,17 +154,24 @@ int main(int argc, char** argv) {
         return app.exit(e);
     } catch (const CLI::ParseError& e) {
         std::string msg = e.what();
-        if (sub_name.empty()) {
-            msg = "no command given";
-            for (size_t i = 0; i < args.size(); ++i) {
-                if (args[i] == "--device" || args[i] == "--system-uuid-file") {
-                    ++i;
-                    continue;
-                }
-                if (!args[i].empty() && args[i][0] != '-') {
-                    msg = "unknown command '" + args[i] + "'";
-                    break;
-                }
+        if (!named) {
+            const size_t i = first_word(args);
+            msg = i < args.size() ? "unknown command '" + args[i] + "'" : "no command given";
+        } else if (auto bad = unknown_option(app, *named, args)) {
+            msg = "unknown option '" + *bad + "'";
+        } else if (dynamic_cast<const CLI::ExtrasError*>(&e)) {
+            // CLI11 lists the extra words last to first; name them in order.
+            const std::string head = ": ";
+            const size_t colon = msg.find(head);
+            if (colon != std::string::npos) {
+                std::istringstream words(msg.substr(colon + head.size()));
+                std::vector<std::string> extra;
+                for (std::string w; words >> w;) extra.push_back(w);
+                msg = "unexpected argument";
+                msg += extra.size() == 1 ? " '" : "s '";
+                for (auto it = extra.rbegin(); it != extra.rend(); ++it)
+                    msg += (it == extra.rbegin() ? "" : " ") + *it;
+                msg += "'";
             }
         }
         print_error(sub_name,

@@ -13,14 +13,13 @@ struct MkdirArgs {
     std::vector<std::string> paths;
     bool parents = false;
     std::string mode = "0755";
-    int64_t uid = -1;
-    int64_t gid = -1;
+    std::string user, group;
     bool verbose = false;
 };
 
 int run_mkdir(const GlobalOptions& g, const MkdirArgs& a) {
     DirSpec base;
-    const Ownership own = parse_ownership(a.mode, a.uid, a.gid);
+    const Ownership own = parse_ownership(a.mode, a.user, a.group);
     base.mode = own.mode;
     base.uid = own.uid;
     base.gid = own.gid;
@@ -36,6 +35,8 @@ int run_mkdir(const GlobalOptions& g, const MkdirArgs& a) {
         } else if (t.device != device)
             usage_error("{} is on {}, the others on {}; one command works on one device", p,
                         t.device, device);
+        require_utf8_path(t.relpath, p);
+        require_writable_mount(t);
         rel.push_back(t.relpath);
     }
     auto fs = open_fs(g, device, /*writable=*/true);
@@ -67,7 +68,7 @@ void add_mkdir(CLI::App& app, GlobalOptions& g) {
         app,
         {.name = "mkdir",
          .summary = "create directories",
-         .synopsis = "mkdir [-p] [-m MODE] [-u UID] [-g GID] PATH...",
+         .synopsis = "mkdir [-p] [-m MODE] [-u USER] [-g GROUP] PATH...",
          .description =
              "Creates each directory with one log entry. Without -p the parent must\n"
              "exist and the directory must not; with -p missing parents are created too\n"
@@ -79,12 +80,14 @@ void add_mkdir(CLI::App& app, GlobalOptions& g) {
                      "famfs --device /dev/dax0.0 mkdir -p dir1/sub",
          .exit_status = ""},
         [&g, a] { return run_mkdir(g, *a); });
-    cmd->add_option("PATH", a->paths, "directory to create")->required();
+    cmd->add_option("PATH", a->paths, "directory to create")->required()->type_name("PATH...");
     cmd->add_flag("-p,--parents", a->parents, "create missing parents; no error if it exists");
     cmd->add_option("-m,--mode", a->mode, "permission bits, octal (default 0755)")
         ->type_name("MODE");
-    cmd->add_option("-u,--uid", a->uid, "owner uid (default: the caller's)")->type_name("UID");
-    cmd->add_option("-g,--gid", a->gid, "group gid (default: the caller's)")->type_name("GID");
+    cmd->add_option("-u,--uid", a->user, "owner: user name or uid (default: the caller)")
+        ->type_name("USER");
+    cmd->add_option("-g,--gid", a->group, "group: group name or gid (default: the caller's)")
+        ->type_name("GROUP");
     cmd->add_flag("-v,--verbose", a->verbose, "print each directory created");
 }
 

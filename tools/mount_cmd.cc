@@ -34,6 +34,8 @@ struct MountArgs {
     std::vector<std::string> options;  // -o lists
     unsigned timeout_s = 30;
     bool foreground = false;
+    bool fuse = false;    // upstream's -f/--fuse: famfs-fused is always FUSE
+    bool nofuse = false;  // upstream's -F/--nofuse: the standalone kernel module
 };
 
 // $FAMFS_FUSED, beside this program (installed), the build tree's daemon/,
@@ -65,6 +67,10 @@ std::optional<nlohmann::json> daemon_stats(const std::string& mountpoint) {
 }
 
 int run_mount(const GlobalOptions& g, const MountArgs& a) {
+    if (a.nofuse)
+        usage_error(
+            "-F/--nofuse (upstream's standalone famfs v1 kernel module) is not supported: no "
+            "standalone module here; famfs-fused is FUSE (drop -F)");
     const std::string daemon = find_daemon();
     std::vector<std::string> args = {daemon, a.device, a.mountpoint};
     // Global options first: an explicit -o given later wins.
@@ -113,12 +119,14 @@ int run_mount(const GlobalOptions& g, const MountArgs& a) {
 
     auto stats = daemon_stats(a.mountpoint);
     if (!stats) command_error("{} was mounted but does not answer famfs requests", a.mountpoint);
-    std::printf("famfs: mounted %s on %s (%s, %s mode)\n",
-                (*stats).value("device", a.device).c_str(), a.mountpoint.c_str(),
-                (*stats).value("role", std::string("?")).c_str(),
-                (*stats).value("mode", std::string("?")).c_str());
-    if (const std::string why = (*stats).value("mode_reason", std::string()); !why.empty())
-        std::printf("famfs: %s\n", why.c_str());
+    // One line: the mode and its reason (which usually names the mode).
+    const std::string mode = (*stats).value("mode", std::string("?")) + " mode";
+    const std::string why = (*stats).value("mode_reason", std::string());
+    std::printf("famfs: mounted %s on %s (%s, %s)\n", (*stats).value("device", a.device).c_str(),
+                a.mountpoint.c_str(), (*stats).value("role", std::string("?")).c_str(),
+                why.empty()               ? mode.c_str()
+                : why.rfind(mode, 0) == 0 ? why.c_str()
+                                          : (mode + ": " + why).c_str());
     return kExitOk;
 }
 
@@ -176,7 +184,7 @@ void add_mount_commands(CLI::App& app, GlobalOptions& g) {
         app,
         {.name = "mount",
          .summary = "mount a famfs device with the famfs-fused daemon",
-         .synopsis = "mount [-o OPTIONS] [--timeout S] [-f] DEVICE MOUNTPOINT",
+         .synopsis = "mount [-o OPTIONS] [--timeout S] [--foreground] [-f] DEVICE MOUNTPOINT",
          .description =
              "Starts famfs-fused serving DEVICE at MOUNTPOINT and returns once the mount\n"
              "answers (or with the daemon's one-line error). Prints the device, mount point,\n"
@@ -184,16 +192,28 @@ void add_mount_commands(CLI::App& app, GlobalOptions& g) {
              "file data; famfs: the kernel maps it). Options are famfs-fused's -o options:\n"
              "ro, refresh_ms=N, attr_timeout=S, entry_timeout=S, loglevel=L, max_threads=N,\n"
              "uuid_file=PATH, noallow_other, famfs=auto|off|on (see famfs-fused --help).\n"
-             "The daemon is found via $FAMFS_FUSED, beside this program, or in $PATH.",
+             "The daemon is found via $FAMFS_FUSED, beside this program, or in $PATH.\n"
+             "Upstream's -f/--fuse is accepted (famfs-fused is always FUSE; add\n"
+             "-o famfs=on to fail without kernel famfs support); -F/--nofuse (the\n"
+             "standalone kernel module) is refused. --foreground keeps the daemon\n"
+             "attached, as famfs-fused -f does.",
          .examples = "famfs mount /dev/dax0.0 /mnt/famfs\n"
                      "famfs mount -o ro,refresh_ms=50 /dev/shm/famfs0 /mnt/famfs",
          .exit_status = ""},
         [&g, m]() -> int { return run_mount(g, *m); });
-    mount->add_option("DEVICE", m->device, "famfs device (devdax or emulated file)")->required();
-    mount->add_option("MOUNTPOINT", m->mountpoint, "directory to mount on")->required();
-    mount->add_option("-o,--options", m->options, "famfs-fused mount options (comma-separated)");
-    mount->add_option("--timeout", m->timeout_s, "seconds to wait for the mount (default 30)");
-    mount->add_flag("-f,--foreground", m->foreground, "run the daemon in the foreground");
+    mount->add_option("DEVICE", m->device, "famfs device (devdax or emulated file)")
+        ->required()
+        ->type_name("");
+    mount->add_option("MOUNTPOINT", m->mountpoint, "directory to mount on")
+        ->required()
+        ->type_name("");
+    mount->add_option("-o,--options", m->options, "famfs-fused mount options (comma-separated)")
+        ->type_name("OPTIONS");
+    mount->add_option("--timeout", m->timeout_s, "seconds to wait for the mount (default 30)")
+        ->type_name("S");
+    mount->add_flag("--foreground", m->foreground, "run the daemon in the foreground");
+    mount->add_flag("-f,--fuse", m->fuse, "upstream's: mount through FUSE (always the case)");
+    mount->add_flag("-F,--nofuse", m->nofuse, "upstream's standalone module: not supported");
 
     auto u = std::make_shared<UmountArgs>();
     CLI::App* umount = add_command(
@@ -207,9 +227,10 @@ void add_mount_commands(CLI::App& app, GlobalOptions& g) {
          .examples = "famfs umount /mnt/famfs",
          .exit_status = ""},
         [u]() -> int { return run_umount(*u); });
-    umount->add_option("MOUNTPOINT", u->mountpoint, "famfs mount point")->required();
+    umount->add_option("MOUNTPOINT", u->mountpoint, "famfs mount point")->required()->type_name("");
     umount->add_flag("-l,--lazy", u->lazy, "detach now even if files are open");
-    umount->add_option("--timeout", u->timeout_s, "seconds to wait for the daemon (default 10)");
+    umount->add_option("--timeout", u->timeout_s, "seconds to wait for the daemon (default 10)")
+        ->type_name("S");
 }
 
 }  // namespace famfs::cli

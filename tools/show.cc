@@ -4,11 +4,31 @@
 
 #include <algorithm>
 
+#include "cli.h"
 #include "famfs/uuid.h"
 
 namespace famfs::cli {
 
 std::string hex(uint64_t v) { return fmt::format("0x{:x}", v); }
+
+std::string json_text(std::string_view bytes) {
+    std::string out;
+    out.reserve(bytes.size());
+    for (size_t i = 0; i < bytes.size();) {
+        if (const size_t n = utf8_sequence(bytes, i)) {
+            out.append(bytes.substr(i, n));
+            i += n;
+        } else {
+            out += fmt::format("\\x{:02x}", static_cast<unsigned char>(bytes[i]));
+            ++i;
+        }
+    }
+    return out;
+}
+
+std::string dump_json(const nlohmann::json& j) {
+    return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
+}
 
 std::string entry_type_name(uint32_t type) {
     switch (static_cast<EntryType>(type)) {
@@ -109,7 +129,7 @@ nlohmann::json superblock_json(const Superblock& sb) {
             {"crc", hex(sb.crc)},
             {"sb_flags", sb.sb_flags},
             {"device_size", sb.daxdev.size},
-            {"device_name", std::string(fixed_str(sb.daxdev.name, kDevNameLen))}};
+            {"device_name", json_text(fixed_str(sb.daxdev.name, kDevNameLen))}};
 }
 
 nlohmann::json log_header_json(const LogHeader& h) {

@@ -25,4 +25,11 @@ nlohmann::json log_header_json(const LogHeader& h);
 
 std::string hex(uint64_t v);  // "0x1a"
 
+// Bytes from the device (names, a device path) as JSON-safe text: valid UTF-8
+// as it is, every other byte as the four characters \xNN, so that no log, old
+// or hostile, can make --json output fail.
+std::string json_text(std::string_view bytes);
+// j.dump(2) that replaces, never throws on, anything json_text missed.
+std::string dump_json(const nlohmann::json& j);
+
 }  // namespace famfs::cli

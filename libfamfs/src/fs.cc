@@ -78,8 +78,10 @@ std::unique_ptr<Filesystem> Filesystem::open(const std::string& device_path, con
     std::unique_ptr<Filesystem> fs(
         new Filesystem(std::move(dev), system_uuid_path(opt.system_uuid_file)));
     fs->opened_sb_ = fs->superblock();
-    fs->host_uuid_ = load_system_uuid(fs->host_uuid_file_);
-    fs->role_ = fs->host_uuid_ == fs->superblock().system_uuid ? Role::Owner : Role::Client;
+    if (opt.identify_host) {
+        fs->host_uuid_ = load_system_uuid(fs->host_uuid_file_);
+        fs->role_ = fs->host_uuid_ == fs->superblock().system_uuid ? Role::Owner : Role::Client;
+    }
     fs->refresh();
     return fs;
 }
@@ -322,10 +324,9 @@ void Filesystem::Batch::commit() {
     if (committed_) fail(EINVAL, "this batch was already committed");
     const uint64_t free_slots = fs_.log_.capacity() - fs_.log_.published_count();
     if (staged_.size() > free_slots)
-        fail(ENOSPC,
-             "the famfs log is full: {} entries needed, {} slots left (of {}); nothing was "
-             "created",
-             staged_.size(), free_slots, fs_.log_.capacity());
+        fail(ENOSPC, "the famfs log is full: {} needed, {} left (of {}); nothing was created",
+             staged_.size() == 1 ? "1 entry" : fmt::format("{} entries", staged_.size()),
+             free_slots == 1 ? "1 slot" : fmt::format("{} slots", free_slots), fs_.log_.capacity());
     committed_ = true;
     for (const LogEntry& e : staged_) append_entry(fs_.log_, e);
     // Replay what we appended. The allocator already holds the staged

@@ -14,6 +14,7 @@
 #include "famfs/error.h"
 #include "famfs/pattern.h"
 #include "famfs/uuid.h"
+#include "test_util.h"
 
 using famfs::daemon::DirEntry;
 using famfs::daemon::FsState;
@@ -21,26 +22,14 @@ using famfs::daemon::StateOptions;
 
 namespace {
 
-struct Fixture {
-    std::string dir, dev, owner_uuid, client_uuid;
-    Fixture() {
-        char tmpl[] = "/tmp/famfs-daemon-unit-XXXXXX";
-        dir = mkdtemp(tmpl);
-        dev = dir + "/dev";
-        owner_uuid = dir + "/owner";
-        client_uuid = dir + "/client";
-        famfs::Device::create_emulated(dev, 64ULL << 20, false);
-        famfs::Device d = famfs::Device::open(dev, famfs::Device::Access::ReadWrite);
-        famfs::MkfsOptions o;
-        o.system_uuid = famfs::load_system_uuid(owner_uuid);
-        famfs::load_system_uuid(client_uuid);
-        famfs::mkfs(d, o);
-    }
-    ~Fixture() { std::filesystem::remove_all(dir); }
+// libfamfs's unit-test device (test/unit/test_util.h), formatted by the owner.
+struct Fixture : famfs::test::TempDevice {
+    const std::string& dev = path;
+    const std::string& owner_uuid = owner_uuid_file;
+    const std::string& client_uuid = client_uuid_file;
+    Fixture() { format(); }
 
-    std::unique_ptr<famfs::Filesystem> owner_fs() {
-        return famfs::Filesystem::open(dev, {famfs::Device::Access::ReadWrite, owner_uuid});
-    }
+    std::unique_ptr<famfs::Filesystem> owner_fs() { return open_owner(); }
     std::unique_ptr<FsState> state(bool client = false, bool ro = false) {
         StateOptions o;
         o.system_uuid_file = client ? client_uuid : owner_uuid;
@@ -72,8 +61,15 @@ std::vector<std::string> list(FsState& s, uint64_t ino, bool plus, uint64_t off 
         names.emplace_back(de.name);
         if (cookies) cookies->push_back(de.next_offset);
         return true;
-    }) == 0);
+    }).err() == 0);
     return names;
+}
+
+// FsState::write as the byte count or -errno the assertions compare with.
+ssize_t write_result(FsState& s, uint64_t ino, uint64_t off, const void* buf, size_t len) {
+    size_t written = 0;
+    const famfs::Status st = s.write(ino, off, buf, len, written);
+    return st.ok() ? static_cast<ssize_t>(written) : -static_cast<ssize_t>(st.err());
 }
 
 }  // namespace
@@ -98,19 +94,19 @@ TEST_CASE("lookup, getattr and exact nlookup counting") {
     f.creat("d/file", 5000, 1);
     auto s = f.state();
     fuse_entry_param e;
-    REQUIRE(s->lookup(famfs::kRootIno, "d", e) == 0);
+    REQUIRE(s->lookup(famfs::kRootIno, "d", e).err() == 0);
     const uint64_t dino = e.ino;
     CHECK(S_ISDIR(e.attr.st_mode));
     CHECK(e.attr.st_nlink == 2);
-    REQUIRE(s->lookup(dino, "file", e) == 0);
+    REQUIRE(s->lookup(dino, "file", e).err() == 0);
     const uint64_t fino = e.ino;
     CHECK(S_ISREG(e.attr.st_mode));
     CHECK(e.attr.st_size == 5000);
     CHECK((e.attr.st_mode & 07777) == 0644);
-    CHECK(s->lookup(dino, "missing", e) == ENOENT);
-    CHECK(s->lookup(fino, "x", e) == ENOTDIR);
+    CHECK(s->lookup(dino, "missing", e).err() == ENOENT);
+    CHECK(s->lookup(fino, "x", e).err() == ENOTDIR);
 
-    REQUIRE(s->lookup(dino, "file", e) == 0);
+    REQUIRE(s->lookup(dino, "file", e).err() == 0);
     CHECK(s->nlookup(fino) == 2);
     CHECK(s->referenced_inodes() == 2);
     s->forget(fino, 1);
@@ -122,9 +118,9 @@ TEST_CASE("lookup, getattr and exact nlookup counting") {
     CHECK(s->nlookup(fino) == 0);
 
     struct stat st;
-    CHECK(s->getattr(fino, st) == 0);
+    CHECK(s->getattr(fino, st).err() == 0);
     CHECK(st.st_ino == fino);
-    CHECK(s->getattr(999999, st) == ENOENT);
+    CHECK(s->getattr(999999, st).err() == ENOENT);
 }
 
 TEST_CASE("readdir: stable cookies in log order; readdirplus counts lookups") {
@@ -144,7 +140,7 @@ TEST_CASE("readdir: stable cookies in log order; readdirplus counts lookups") {
     CHECK(some.size() == 4);
     CHECK(s->referenced_inodes() == 2);
     fuse_entry_param e;
-    REQUIRE(s->lookup(famfs::kRootIno, "f0", e) == 0);
+    REQUIRE(s->lookup(famfs::kRootIno, "f0", e).err() == 0);
     CHECK(s->nlookup(e.ino) == 2);
 }
 
@@ -153,9 +149,9 @@ TEST_CASE("read returns device ranges holding the file's bytes; clipped at EOF")
     f.creat("a", 3 * 1024 * 1024 + 17, 42);
     auto s = f.state();
     fuse_entry_param e;
-    REQUIRE(s->lookup(famfs::kRootIno, "a", e) == 0);
+    REQUIRE(s->lookup(famfs::kRootIno, "a", e).err() == 0);
     std::vector<iovec> iov;
-    REQUIRE(s->read(e.ino, 1 << 20, 4 << 20, iov) == 0);
+    REQUIRE(s->read(e.ino, 1 << 20, 4 << 20, iov).err() == 0);
     size_t total = 0;
     for (auto& v : iov) {
         CHECK(!famfs::check_pattern(static_cast<uint8_t*>(v.iov_base), (1 << 20) + total, v.iov_len,
@@ -163,7 +159,7 @@ TEST_CASE("read returns device ranges holding the file's bytes; clipped at EOF")
         total += v.iov_len;
     }
     CHECK(total == 2 * 1024 * 1024 + 17);
-    REQUIRE(s->read(e.ino, 10 << 20, 4096, iov) == 0);
+    REQUIRE(s->read(e.ino, 10 << 20, 4096, iov).err() == 0);
     CHECK(iov.empty());
 }
 
@@ -172,19 +168,19 @@ TEST_CASE("write stays within the pre-allocated size") {
     f.creat("a", 10000, 1);
     auto s = f.state();
     fuse_entry_param e;
-    REQUIRE(s->lookup(famfs::kRootIno, "a", e) == 0);
+    REQUIRE(s->lookup(famfs::kRootIno, "a", e).err() == 0);
     std::vector<uint8_t> buf(8192, 0xab);
-    CHECK(s->write(e.ino, 0, buf.data(), 4096) == 4096);
-    CHECK(s->write(e.ino, 8000, buf.data(), 8192) == 2000);  // short at EOF
-    CHECK(s->write(e.ino, 10000, buf.data(), 1) == -EFBIG);
+    CHECK(write_result(*s, e.ino, 0, buf.data(), 4096) == 4096);
+    CHECK(write_result(*s, e.ino, 8000, buf.data(), 8192) == 2000);  // short at EOF
+    CHECK(write_result(*s, e.ino, 10000, buf.data(), 1) == -EFBIG);
     struct stat st;
-    REQUIRE(s->getattr(e.ino, st) == 0);
+    REQUIRE(s->getattr(e.ino, st).err() == 0);
     CHECK(st.st_size == 10000);
 
     auto ro = f.state(false, true);
-    CHECK(ro->write(e.ino, 0, buf.data(), 1) == -EROFS);
-    CHECK(ro->open(e.ino, O_RDWR) == EROFS);
-    CHECK(ro->open(e.ino, O_RDONLY) == 0);
+    CHECK(write_result(*ro, e.ino, 0, buf.data(), 1) == -EROFS);
+    CHECK(ro->open(e.ino, O_RDWR).err() == EROFS);
+    CHECK(ro->open(e.ino, O_RDONLY).err() == 0);
 }
 
 TEST_CASE("setattr: mode/uid/gid/times in memory; size changes refused") {
@@ -192,26 +188,26 @@ TEST_CASE("setattr: mode/uid/gid/times in memory; size changes refused") {
     f.creat("a", 4096, 1);
     auto s = f.state();
     fuse_entry_param e;
-    REQUIRE(s->lookup(famfs::kRootIno, "a", e) == 0);
+    REQUIRE(s->lookup(famfs::kRootIno, "a", e).err() == 0);
     struct stat in {
     }, out;
     in.st_mode = 0600;
     in.st_uid = 1000;
     in.st_mtim = {1234, 5};
     REQUIRE(s->setattr(e.ino, in, FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID | FUSE_SET_ATTR_MTIME,
-                       out) == 0);
+                       out).err() == 0);
     CHECK((out.st_mode & 07777) == 0600);
     CHECK(S_ISREG(out.st_mode));
     CHECK(out.st_uid == 1000);
     CHECK(out.st_mtim.tv_sec == 1234);
-    REQUIRE(s->getattr(e.ino, out) == 0);
+    REQUIRE(s->getattr(e.ino, out).err() == 0);
     CHECK((out.st_mode & 07777) == 0600);
 
     in.st_size = 0;
-    CHECK(s->setattr(e.ino, in, FUSE_SET_ATTR_SIZE, out) == EPERM);
+    CHECK(s->setattr(e.ino, in, FUSE_SET_ATTR_SIZE, out).err() == EPERM);
     in.st_size = 4096;
-    CHECK(s->setattr(e.ino, in, FUSE_SET_ATTR_SIZE, out) == 0);  // same size: no-op
-    CHECK(s->open(e.ino, O_WRONLY | O_TRUNC) == EPERM);
+    CHECK(s->setattr(e.ino, in, FUSE_SET_ATTR_SIZE, out).err() == 0);  // same size: no-op
+    CHECK(s->open(e.ino, O_WRONLY | O_TRUNC).err() == EPERM);
 }
 
 TEST_CASE("log growth: a miss replays new entries; refresh is cheap when idle") {
@@ -219,11 +215,11 @@ TEST_CASE("log growth: a miss replays new entries; refresh is cheap when idle") 
     auto s = f.state(/*client=*/true);
     CHECK(s->role() == famfs::Role::Client);
     fuse_entry_param e;
-    CHECK(s->lookup(famfs::kRootIno, "later", e) == ENOENT);
+    CHECK(s->lookup(famfs::kRootIno, "later", e).err() == ENOENT);
     const uint64_t before = s->log_index();
     f.creat("later", 4096, 9);
     // No refresh thread here: the miss itself finds the new entry.
-    REQUIRE(s->lookup(famfs::kRootIno, "later", e) == 0);
+    REQUIRE(s->lookup(famfs::kRootIno, "later", e).err() == 0);
     CHECK(s->log_index() == before + 1);
     CHECK(s->refresh_if_needed() == 0);
 
@@ -243,17 +239,17 @@ TEST_CASE("xattrs: stats on the root, fmap on files") {
     f.creat("a", 3 << 20, 1);
     auto s = f.state();
     std::string v;
-    REQUIRE(s->getxattr(famfs::kRootIno, "user.famfs.stats", v) == 0);
+    REQUIRE(s->getxattr(famfs::kRootIno, "user.famfs.stats", v).err() == 0);
     CHECK(nlohmann::json::parse(v).contains("requests"));
     fuse_entry_param e;
-    REQUIRE(s->lookup(famfs::kRootIno, "a", e) == 0);
-    REQUIRE(s->getxattr(e.ino, "user.famfs.fmap", v) == 0);
+    REQUIRE(s->lookup(famfs::kRootIno, "a", e).err() == 0);
+    REQUIRE(s->getxattr(e.ino, "user.famfs.fmap", v).err() == 0);
     auto m = nlohmann::json::parse(v);
     CHECK(m["size"] == 3 << 20);
     CHECK(m["extents"].size() == 1);
-    CHECK(s->getxattr(e.ino, "user.other", v) == ENODATA);
+    CHECK(s->getxattr(e.ino, "user.other", v).err() == ENODATA);
     std::string names;
-    REQUIRE(s->listxattr(e.ino, names) == 0);
+    REQUIRE(s->listxattr(e.ino, names).err() == 0);
     CHECK(names == std::string("user.famfs.fmap\0", 16));
 }
 
@@ -262,7 +258,7 @@ TEST_CASE("statfs reports allocation units and log slots") {
     f.creat("a", 3 << 20, 1);
     auto s = f.state();
     struct statvfs st;
-    REQUIRE(s->statfs(st) == 0);
+    REQUIRE(s->statfs(st).err() == 0);
     CHECK(st.f_bsize == famfs::kAllocUnit);
     CHECK(st.f_blocks == (64ULL << 20) / famfs::kAllocUnit);
     // superblock + 8 MiB log + 2 units of file

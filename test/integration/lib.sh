@@ -8,26 +8,10 @@ set -u
 : "${IOCHECK:?path of famfs-iocheck}"
 export FAMFS_FUSED
 
-PASSED=0
-FAILED=0
+# shellcheck source=../lib/check.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/check.sh"
 MOUNTS=()   # mount points to clean up
 PIDS=()     # processes to kill on exit
-
-pass() { echo "PASS: $*"; PASSED=$((PASSED + 1)); }
-fail() { echo "FAIL: $*"; FAILED=$((FAILED + 1)); }
-
-# check "description" command...: PASS when the command succeeds.
-check() {
-    local what=$1
-    shift
-    if "$@"; then pass "$what"; else fail "$what"; fi
-}
-# check_fails "description" command...: PASS when the command fails (bounded).
-check_fails() {
-    local what=$1
-    shift
-    if timeout 20 "$@"; then fail "$what (unexpectedly succeeded)"; else pass "$what"; fi
-}
 
 # The pid of the daemon serving mount point $1 (from its stats xattr).
 daemon_pid() {
@@ -70,11 +54,6 @@ mount_famfs() {
     timeout 40 "$FAMFS" mount "$@" "$dev" "$mp" || return 1
     local pid
     pid=$(daemon_pid "$mp") && PIDS+=("$pid")
-}
-
-summary() {
-    echo "$PASSED passed, $FAILED failed"
-    [ "$FAILED" -eq 0 ]
 }
 
 # A temporary directory on memory (tmpfs): device files and mount points.

@@ -1,15 +1,16 @@
-// The daemon's real ops table (daemon/ops.cc over FsState) behind KernelIo,
-// driven by the scripted kernel. StateFmapSource (daemon/state_fmap_source.h) is the adapter the
-// daemon's kernel_io_hook_famfs.cc uses (docs/kernel-protocol.md, "Wiring").
+// The daemon's real ops table (daemon/ops.cc over FsState) behind a
+// kernel_proto::Connection, driven by the scripted kernel and wired as
+// daemon.cc wires it (docs/kernel-protocol.md, "Wiring"): FsState is the
+// connection's FmapSource, and reads the mode back from the connection.
 #include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
 
 #include "fs_state.h"
 #include "harness.h"
 #include "ops.h"
-#include "state_fmap_source.h"
 
 using namespace famfs::ktest;
-namespace fu = famfs::fuse;
+namespace kp = famfs::kernel_proto;
 namespace dm = famfs::daemon;
 
 namespace {
@@ -17,26 +18,21 @@ namespace {
 constexpr uint64_t MiB = 1ULL << 20;
 
 struct Daemon {
-    explicit Daemon(const TestImage& img) : state(img.path, options(img)), source(state) {
-        ctx.state = &state;
-    }
+    explicit Daemon(const TestImage& img) : state(img.path, options(img)) { ctx.state = &state; }
     static dm::StateOptions options(const TestImage& img) {
         dm::StateOptions o;
         o.system_uuid_file = img.uuid_file;
         return o;
     }
-    // A session over the daemon's ops, wired like kernel_io_hook_famfs.cc.
-    std::unique_ptr<Session> session(fu::KernelIo::Config cfg) {
-        cfg.on_mode = [this](bool famfs, const std::string&) { state.set_famfs_mode(famfs); };
-        auto s = std::make_unique<Session>(dm::lowlevel_ops(), &ctx, source, std::move(cfg));
-        ctx.refuse_data_io = [](void* io) {
-            return static_cast<fu::KernelIo*>(io)->refuse_data_io();
-        };
-        ctx.refuse_arg = &s->io();
+    // A session over the daemon's ops (or `ops`), wired like daemon.cc.
+    std::unique_ptr<Session> session(kp::Connection::Config cfg,
+                                     const fuse_lowlevel_ops& ops = dm::lowlevel_ops()) {
+        auto s = std::make_unique<Session>(ops, &ctx, state, std::move(cfg));
+        state.set_connection(&s->io());
+        ctx.kernel = &s->io();
         return s;
     }
     dm::FsState state;
-    dm::StateFmapSource source;
     dm::OpsContext ctx;
 };
 
@@ -49,12 +45,12 @@ TEST_CASE("daemon ops in famfs mode", "[kernel][daemon][V10]") {
     Daemon d(img);
     Bytes base;
     {
-        fu::KernelIo::Config compat;
+        kp::Connection::Config compat;
         compat.force_compat = true;
         base = d.session(compat)->call(init_request(kV10Kernel));
     }
-    fu::KernelIo::Config cfg;
-    cfg.revision = fu::RevisionChoice::V10;
+    kp::Connection::Config cfg;
+    cfg.revision = kp::RevisionChoice::V10;
     cfg.device_is_dax = true;
     auto s = d.session(cfg);
     CHECK(s->call(init_request(kV10Kernel)) == famfs_init_reply(base, 46, 1u << 11));
@@ -86,7 +82,7 @@ TEST_CASE("daemon ops in famfs mode", "[kernel][daemon][V10]") {
 TEST_CASE("daemon ops in compat mode, as before", "[kernel][daemon][compat]") {
     TestImage img;
     Daemon d(img);
-    fu::KernelIo::Config cfg;  // auto on this host: no famfs in the kernel
+    kp::Connection::Config cfg;  // auto on this host: no famfs in the kernel
     cfg.device_is_dax = true;
     auto s = d.session(cfg);
     Bytes init = s->call(init_request(kV10Kernel));
@@ -102,4 +98,36 @@ TEST_CASE("daemon ops in compat mode, as before", "[kernel][daemon][compat]") {
           ok_reply(4, img.read_device(dev + MiB, 8192)));
     CHECK(s->call(request(GET_FMAP, 5, f1)) == error_reply(5, -ENOSYS));
     CHECK(s->io().counters().stray_data_io == 0);
+}
+
+namespace {
+
+// The daemon's init, then a capability no kernel offers: libfuse answers the
+// INIT with EPROTO, after the layer has chosen famfs for it.
+void init_asking_too_much(void* userdata, fuse_conn_info* conn) {
+    dm::lowlevel_ops().init(userdata, conn);
+    conn->want |= 1u << 31;
+}
+
+}  // namespace
+
+TEST_CASE("stats after libfuse refuses a famfs INIT say compat", "[kernel][daemon][V10]") {
+    TestImage img;
+    Daemon d(img);
+    fuse_lowlevel_ops ops = dm::lowlevel_ops();
+    ops.init = init_asking_too_much;
+    kp::Connection::Config cfg;
+    cfg.revision = kp::RevisionChoice::V10;
+    cfg.device_is_dax = true;
+    auto s = d.session(cfg, ops);
+    Bytes r = s->call(init_request(kV10Kernel));
+    CHECK(static_cast<int32_t>(error_of(r)) == -EPROTO);
+    // One owner of the mode: the connection fell back, and the stats say so.
+    CHECK_FALSE(s->io().famfs_mode());
+    CHECK(d.state.mode() == "compat");
+    const auto stats = nlohmann::json::parse(d.state.stats_json());
+    CHECK(stats["mode"] == "compat");
+    CHECK(stats["mode_reason"].get<std::string>().find("libfuse did not accept the INIT") !=
+          std::string::npos);
+    CHECK(stats["kernel_protocol"]["revision"] == "");
 }

@@ -1,6 +1,5 @@
 #include "harness.h"
 
-#define FUSE_USE_VERSION FUSE_MAKE_VERSION(3, 14)
 #include <fcntl.h>
 #include <fuse_lowlevel.h>
 #include <poll.h>
@@ -30,7 +29,7 @@ constexpr const char* kOwnerUuid = "5ca1ab1e-f00d-4a11-9e57-00000000c0de";  // g
 
 std::string golden_dir() {
     const char* env = getenv("FAMFS_GOLDEN_DIR");
-    return env ? env : "/work/shared/golden";
+    return env ? env : FAMFS_GOLDEN_DIR;
 }
 
 void run(const std::string& cmd) {
@@ -150,27 +149,27 @@ const famfs::Node* MiniFs::find_locked(uint64_t ino) {
     return n;
 }
 
-int MiniFs::fmap_for(uint64_t nodeid, famfs::fuse::FmapInfo& out) {
+famfs::Status MiniFs::fmap_for(uint64_t nodeid, famfs::kernel_proto::FmapInfo& out) {
     std::lock_guard lock(mu_);
     if (auto it = injected_.find(nodeid); it != injected_.end()) {
         out = it->second;
-        return 0;
+        return famfs::Status::OK();
     }
     const famfs::Node* n = find_locked(nodeid);
-    if (!n) return -ENOENT;
+    if (!n) return famfs::Status::Error(ENOENT);
     out.regular = !n->is_dir();
     out.file_size = n->size;
     out.fmap = n->fmap;
-    return 0;
+    return famfs::Status::OK();
 }
 
-int MiniFs::daxdev_path(uint32_t index, std::string& out) {
-    if (index != 0) return -ENODEV;
+famfs::Status MiniFs::daxdev_path(uint32_t index, std::string& out) {
+    if (index != 0) return famfs::Status::Error(ENODEV);
     out = daxdev_;
-    return 0;
+    return famfs::Status::OK();
 }
 
-void MiniFs::inject(uint64_t nodeid, famfs::fuse::FmapInfo info) {
+void MiniFs::inject(uint64_t nodeid, famfs::kernel_proto::FmapInfo info) {
     std::lock_guard lock(mu_);
     injected_[nodeid] = info;
 }
@@ -302,14 +301,14 @@ const fuse_lowlevel_ops& MiniFs::ops() { return kOps; }
 
 // ===== Session ====================================================================
 
-Session::Session(MiniFs& fs, famfs::fuse::KernelIo::Config config)
+Session::Session(MiniFs& fs, famfs::kernel_proto::Connection::Config config)
     : Session(MiniFs::ops(), &fs, fs, std::move(config)) {
     mini_ = &fs;
     fs.io = io_.get();
 }
 
-Session::Session(const fuse_lowlevel_ops& ops, void* userdata, famfs::fuse::FmapSource& source,
-                 famfs::fuse::KernelIo::Config config) {
+Session::Session(const fuse_lowlevel_ops& ops, void* userdata, famfs::kernel_proto::FmapSource& source,
+                 famfs::kernel_proto::Connection::Config config) {
     int sv[2];
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
         throw std::runtime_error("socketpair failed");
@@ -319,8 +318,8 @@ Session::Session(const fuse_lowlevel_ops& ops, void* userdata, famfs::fuse::Fmap
     fuse_args args = FUSE_ARGS_INIT(1, argv);
     se_ = fuse_session_new(&args, &ops, sizeof ops, userdata);
     if (!se_) throw std::runtime_error("fuse_session_new failed");
-    io_ = std::make_unique<famfs::fuse::KernelIo>(std::move(config), source);
-    if (io_->attach(se_, sv[1]) != 0) throw std::runtime_error("KernelIo::attach failed");
+    io_ = std::make_unique<famfs::kernel_proto::Connection>(std::move(config), source);
+    if (famfs::Status st = io_->attach(se_, sv[1]); !st.ok()) throw std::runtime_error(st.message());
     loop_ = std::thread([this] {
         fuse_session_loop(se_);
         ended_ = true;

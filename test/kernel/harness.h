@@ -1,6 +1,6 @@
 // The scripted-kernel harness: a famfs test image, a minimal lowlevel FUSE
-// server over it (MiniFs, which is also the shim's FmapSource), and a Session
-// that runs libfuse + KernelIo on one end of a SOCK_SEQPACKET socketpair while
+// server over it (MiniFs, which is also the kernel protocol layer's FmapSource), and a Session
+// that runs libfuse + a kernel_proto::Connection on one end of a SOCK_SEQPACKET socketpair while
 // the test plays the kernel on the other end.
 #pragma once
 
@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "famfs/fs.h"
-#include "famfs_io.h"
+#include "kernel_proto_session.h"
 #include "wire.h"
 
 struct fuse_session;
@@ -22,7 +22,7 @@ struct fuse_lowlevel_ops;
 namespace famfs::ktest {
 
 // A famfs device file in a temp dir: upstream's golden populated image when
-// it is available ($FAMFS_GOLDEN_DIR or /work/shared/golden), else an
+// it is available ($FAMFS_GOLDEN_DIR, or CMake's FAMFS_GOLDEN_DIR), else an
 // equivalent one made here with libfamfs (same paths, sizes and map shapes).
 // Expected maps are always read back from the raw log bytes.
 class TestImage {
@@ -45,22 +45,17 @@ public:
     uint64_t next_index() const;
 };
 
-// One node's answer, fixed for limit tests (takes precedence over the tree).
-struct Injected {
-    famfs::fuse::FmapInfo info;
-};
-
 // A tiny lowlevel server: lookup (refreshing from the log on a miss, as the
 // daemon does), getattr, open, read, release, forget, destroy. Data READs in
-// famfs mode are refused through KernelIo::refuse_data_io().
-class MiniFs : public famfs::fuse::FmapSource {
+// famfs mode are refused through Connection::refuse_data_io().
+class MiniFs : public famfs::kernel_proto::FmapSource {
 public:
     MiniFs(const std::string& device, const std::string& uuid_file, std::string daxdev_path);
 
-    int fmap_for(uint64_t nodeid, famfs::fuse::FmapInfo& out) override;
-    int daxdev_path(uint32_t index, std::string& out) override;
+    famfs::Status fmap_for(uint64_t nodeid, famfs::kernel_proto::FmapInfo& out) override;
+    famfs::Status daxdev_path(uint32_t index, std::string& out) override;
 
-    void inject(uint64_t nodeid, famfs::fuse::FmapInfo info);
+    void inject(uint64_t nodeid, famfs::kernel_proto::FmapInfo info);
     uint64_t nlookup(uint64_t ino);
     bool destroyed() const { return destroyed_; }
 
@@ -73,7 +68,7 @@ public:
     void op_destroy() { destroyed_ = true; }
     static const fuse_lowlevel_ops& ops();
 
-    famfs::fuse::KernelIo* io = nullptr;  // set by Session
+    famfs::kernel_proto::Connection* io = nullptr;  // set by Session
 
 private:
     const famfs::Node* find_locked(uint64_t ino);
@@ -82,17 +77,17 @@ private:
     std::unique_ptr<famfs::Filesystem> fs_;
     std::string daxdev_;
     std::map<uint64_t, uint64_t> nlookup_;
-    std::map<uint64_t, famfs::fuse::FmapInfo> injected_;
+    std::map<uint64_t, famfs::kernel_proto::FmapInfo> injected_;
     std::atomic<bool> destroyed_{false};
 };
 
-// libfuse + KernelIo on a socketpair, run in a thread.
+// libfuse + a kernel_proto::Connection on a socketpair, run in a thread.
 class Session {
 public:
     // Any lowlevel ops table (the daemon's own, or MiniFs's) with its userdata.
-    Session(const fuse_lowlevel_ops& ops, void* userdata, famfs::fuse::FmapSource& source,
-            famfs::fuse::KernelIo::Config config);
-    Session(MiniFs& fs, famfs::fuse::KernelIo::Config config);
+    Session(const fuse_lowlevel_ops& ops, void* userdata, famfs::kernel_proto::FmapSource& source,
+            famfs::kernel_proto::Connection::Config config);
+    Session(MiniFs& fs, famfs::kernel_proto::Connection::Config config);
     ~Session();
 
     void send(const Bytes& msg);
@@ -106,13 +101,13 @@ public:
     }
     // True once the session loop has returned (within `ms`).
     bool ended(int ms);
-    famfs::fuse::KernelIo& io() { return *io_; }
+    famfs::kernel_proto::Connection& io() { return *io_; }
 
 private:
     MiniFs* mini_ = nullptr;
     int kernel_fd_ = -1;
     fuse_session* se_ = nullptr;
-    std::unique_ptr<famfs::fuse::KernelIo> io_;
+    std::unique_ptr<famfs::kernel_proto::Connection> io_;
     std::thread loop_;
     std::atomic<bool> ended_{false};
 };

@@ -10,23 +10,23 @@
 #include "harness.h"
 
 using namespace famfs::ktest;
-namespace fu = famfs::fuse;
+namespace kp = famfs::kernel_proto;
 
 namespace {
 
 constexpr uint64_t MiB = 1ULL << 20;
 constexpr const char* kDaxdev = "/dev/dax0.0";
 
-fu::KernelIo::Config famfs_config(fu::RevisionChoice rev) {
-    fu::KernelIo::Config c;
+kp::Connection::Config famfs_config(kp::RevisionChoice rev) {
+    kp::Connection::Config c;
     c.revision = rev;
     c.device_is_dax = true;  // the emulated image stands in for /dev/dax0.0
     c.device_path = kDaxdev;
     return c;
 }
 
-fu::KernelIo::Config compat_config() {
-    fu::KernelIo::Config c;
+kp::Connection::Config compat_config() {
+    kp::Connection::Config c;
     c.force_compat = true;
     return c;
 }
@@ -204,15 +204,12 @@ TEST_CASE("famfs mode, revision V10", "[kernel][session][V10]") {
     MiniFs fs(img.path, img.uuid_file, kDaxdev);
     Bytes base = baseline_init_reply(fs, kV10Kernel);
 
-    std::string mode_seen;
-    auto cfg = famfs_config(fu::RevisionChoice::V10);
-    cfg.on_mode = [&](bool famfs, const std::string& why) {
-        mode_seen = (famfs ? "famfs: " : "compat: ") + why;
-    };
-    Session s(fs, cfg);
+    Session s(fs, famfs_config(kp::RevisionChoice::V10));
     CHECK(s.call(init_request(kV10Kernel)) == famfs_init_reply(base, 46, 1u << 11));
     CHECK(s.io().famfs_mode());
     CHECK(s.io().revision_name() == "V10");
+    // The connection owns the mode; what it reports is what the stats show.
+    const std::string mode_seen = (s.io().famfs_mode() ? "famfs: " : "compat: ") + s.io().mode_reason();
     CHECK(mode_seen.rfind("famfs: famfs mode", 0) == 0);
     famfs_script(s, img, fs);
 }
@@ -221,7 +218,7 @@ TEST_CASE("famfs mode, this project's 7.3 revision", "[kernel][session][P73]") {
     TestImage img;
     MiniFs fs(img.path, img.uuid_file, kDaxdev);
     Bytes base = baseline_init_reply(fs, kP73Kernel);
-    Session s(fs, famfs_config(fu::RevisionChoice::Project73));
+    Session s(fs, famfs_config(kp::RevisionChoice::Project73));
     // Bit 44 only: bit 43 on this kernel is HAS_IO_URING_BUFPOOL, never echoed.
     Bytes r = s.call(init_request(kP73Kernel));
     CHECK(r == famfs_init_reply(base, 47, 1u << 12));
@@ -235,20 +232,20 @@ TEST_CASE("kernels without famfs get libfuse's INIT reply untouched", "[kernel][
     MiniFs fs(img.path, img.uuid_file, kDaxdev);
     struct Case {
         KernelKind kernel;
-        fu::KernelIo::Config config;
+        kp::Connection::Config config;
         const char* reason;
     };
-    auto dax = [](fu::RevisionChoice r) { return famfs_config(r); };
-    auto not_dax = famfs_config(fu::RevisionChoice::V10);
+    auto dax = [](kp::RevisionChoice r) { return famfs_config(r); };
+    auto not_dax = famfs_config(kp::RevisionChoice::V10);
     not_dax.device_is_dax = false;
-    auto forced = famfs_config(fu::RevisionChoice::V10);
+    auto forced = famfs_config(kp::RevisionChoice::V10);
     forced.force_compat = true;
     const Case cases[] = {
-        {kStock, dax(fu::RevisionChoice::Auto), "does not offer"},
-        {kStock, dax(fu::RevisionChoice::V10), "does not offer"},
-        {kMainline73, dax(fu::RevisionChoice::Project73), "does not offer"},
-        {kMainline73, dax(fu::RevisionChoice::Auto), "kallsyms"},  // bit 43 is not famfs here
-        {kP73Kernel, dax(fu::RevisionChoice::V10), "does not offer"},
+        {kStock, dax(kp::RevisionChoice::Auto), "does not offer"},
+        {kStock, dax(kp::RevisionChoice::V10), "does not offer"},
+        {kMainline73, dax(kp::RevisionChoice::Project73), "does not offer"},
+        {kMainline73, dax(kp::RevisionChoice::Auto), "kallsyms"},  // bit 43 is not famfs here
+        {kP73Kernel, dax(kp::RevisionChoice::V10), "does not offer"},
         {kV10Kernel, not_dax, "not a DAX device"},
         {kV10Kernel, forced, "forced"},
     };
@@ -290,7 +287,7 @@ TEST_CASE("compat mode serves data as before", "[kernel][session][compat]") {
 TEST_CASE("famfs requested on a kernel without it fails INIT, no hang", "[kernel][session]") {
     TestImage img;
     MiniFs fs(img.path, img.uuid_file, kDaxdev);
-    auto cfg = famfs_config(fu::RevisionChoice::Auto);
+    auto cfg = famfs_config(kp::RevisionChoice::Auto);
     cfg.want_famfs = true;
     Session s(fs, cfg);
     CHECK(s.call(init_request(kStock)) == error_reply(1, -EPROTO));
@@ -301,7 +298,7 @@ TEST_CASE("famfs requested on a kernel without it fails INIT, no hang", "[kernel
 TEST_CASE("files created on the owner after INIT get maps", "[kernel][session]") {
     TestImage img;
     MiniFs fs(img.path, img.uuid_file, kDaxdev);
-    Session s(fs, famfs_config(fu::RevisionChoice::V10));
+    Session s(fs, famfs_config(kp::RevisionChoice::V10));
     s.call(init_request(kV10Kernel));
     REQUIRE(s.io().famfs_mode());
 
@@ -343,7 +340,7 @@ TEST_CASE("maps at the log's maximum: 16 extents, 16 strips", "[kernel][session]
     append_raw_file(img, "max-strips", 32 * MiB, 1, strips, 2 * MiB);
 
     MiniFs fs(img.path, img.uuid_file, kDaxdev);
-    Session s(fs, famfs_config(fu::RevisionChoice::Project73));
+    Session s(fs, famfs_config(kp::RevisionChoice::Project73));
     s.call(init_request(kP73Kernel));
     const uint64_t a = img.file_index("max-simple"), b = img.file_index("max-strips");
     Bytes ra = s.call(request(GET_FMAP, 2, a + 2));
@@ -357,21 +354,21 @@ TEST_CASE("maps the protocol cannot carry fail with an errno, never truncated",
           "[kernel][session]") {
     TestImage img;
     MiniFs fs(img.path, img.uuid_file, kDaxdev);
-    fu::FmapInfo corrupt;  // 17 extents: no log entry holds that
+    kp::FmapInfo corrupt;  // 17 extents: no log entry holds that
     corrupt.regular = true;
     corrupt.file_size = 2 * MiB;
     corrupt.fmap.ext_type = famfs::ExtentType::Simple;
     corrupt.fmap.count = 17;
     fs.inject(5000, corrupt);
-    fu::FmapInfo unaligned = corrupt;
+    kp::FmapInfo unaligned = corrupt;
     unaligned.fmap.count = 1;
     unaligned.fmap.se[0] = {0, 0x200000 + 4096, 2 * MiB};
     fs.inject(5001, unaligned);
-    fu::FmapInfo second_device = unaligned;
+    kp::FmapInfo second_device = unaligned;
     second_device.fmap.se[0] = {64, 0x200000, 2 * MiB};
     fs.inject(5002, second_device);
 
-    Session s(fs, famfs_config(fu::RevisionChoice::V10));
+    Session s(fs, famfs_config(kp::RevisionChoice::V10));
     s.call(init_request(kV10Kernel));
     CHECK(s.call(request(GET_FMAP, 2, 5000)) == error_reply(2, -EINVAL));
     CHECK(s.call(request(GET_FMAP, 3, 5001)) == error_reply(3, -EINVAL));
@@ -385,7 +382,7 @@ TEST_CASE("short and malformed requests are answered and the daemon keeps runnin
     MiniFs fs(img.path, img.uuid_file, kDaxdev);
     for (const KernelKind* k : {&kV10Kernel, &kStock}) {
         INFO(k->name);
-        Session s(fs, k == &kStock ? compat_config() : famfs_config(fu::RevisionChoice::V10));
+        Session s(fs, k == &kStock ? compat_config() : famfs_config(kp::RevisionChoice::V10));
         // INIT with a 12-byte body: libfuse would read past it.
         Bytes bad_init = request(INIT, 1, 0, Bytes(12, 0));
         CHECK(s.call(bad_init) == error_reply(1, -EINVAL));

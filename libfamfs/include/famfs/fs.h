@@ -55,6 +55,9 @@ public:
     struct Options {
         Device::Access access = Device::Access::ReadOnly;
         std::string system_uuid_file;  // empty: $FAMFS_SYSTEM_UUID_FILE or the default
+        // false: a reader that never appends (getmap, verify): the host's
+        // uuid file is neither read nor created and role() is Client.
+        bool identify_host = true;
     };
 
     // Opens the device, validates superblock and log header, replays the log.

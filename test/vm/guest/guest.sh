@@ -506,6 +506,8 @@ else
     s2_client
     wait_flag s3-created || abort_all S3 "owner never finished creating S3 files"
     s3_client
+    # S6: famfs run on /dev/dax0.0 (test/vm/guest/direct.sh, staged beside this script).
+    [[ -f $(dirname "$0")/direct.sh ]] && source "$(dirname "$0")/direct.sh" && s6_direct_client
     s4_both
     unmount_famfs S5
     flag umounted-b

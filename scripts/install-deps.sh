@@ -14,6 +14,7 @@ packages=(
   catch2 libcli11-dev nlohmann-json3-dev zlib1g-dev libsystemd-dev
   # run and test
   util-linux kmod xz-utils python3 systemd attr
+  python3-numpy  # test/direct: numpy.memmap under famfs run
   # VM harness (test/vm)
   qemu-system-x86 busybox-static ndctl daxctl cpio
   # the famfs kernel series (fuse-patches/: builds Linux 7.3 from Debian's source)

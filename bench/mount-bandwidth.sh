@@ -1,7 +1,7 @@
 #!/bin/bash
 # Benchmark (not a test): read() and mmap bandwidth through a famfs mount vs
 # the raw device mapping and tmpfs, in one run. Root.
-#   daemon/bench/mount-bandwidth.sh [BUILD_DIR] [SIZE_MIB]
+#   bench/mount-bandwidth.sh [BUILD_DIR] [SIZE_MIB]
 # The emulated device lives on a huge-page tmpfs (2 MiB pages, as a DAX
 # device maps), the comparison file on plain tmpfs.
 set -eu
@@ -29,7 +29,7 @@ echo "kernel $(uname -r), $(nproc) cores; device on tmpfs huge=always"
 for mode in zerocopy nozerocopy; do
     echo "---- famfs-fused -o $mode"
     "$B/tools/famfs" mount -o "$mode" "$W/huge/famfs0" "$W/mnt" >/dev/null
-    "$B/daemon/famfs-bench-read" "$W/mnt/bench" "$W/tmp/bench" --passes "${PASSES:-3}"
+    "$B/bench/famfs-bench-read" "$W/mnt/bench" "$W/tmp/bench" --passes "${PASSES:-3}"
     python3 -c 'import json,os,sys; s=json.loads(os.getxattr(sys.argv[1],"user.famfs.stats")); print("daemon: %d read requests, %.0f MiB served, zero_copy_reads %s" % (s["requests"]["read"], s["bytes_read"]/1048576, s["zero_copy_reads"]))' "$W/mnt"
     "$B/tools/famfs" umount "$W/mnt"
 done

@@ -1,16 +1,17 @@
 // The famfs additions to the FUSE kernel protocol, as bytes on /dev/fuse.
 //
-// This header owns every famfs-specific number the daemon puts on the wire:
-// opcodes, the INIT capability bit, the GET_FMAP / GET_DAXDEV reply layouts
-// and their limits. The numbers differ between kernel series, so they live in
-// one table per protocol revision (kV10, kProject73); the daemon picks one at
-// INIT (see famfs_io.h). docs/kernel-protocol.md describes the same bytes in
-// prose; the static_asserts below pin every offset and size to it.
+// The kernel protocol layer (kernel_proto_*): this header owns every
+// famfs-specific number the daemon puts on the wire: opcodes, the INIT
+// capability bit, the GET_FMAP / GET_DAXDEV reply layouts and their limits.
+// The numbers differ between kernel series, so they live in one table per
+// protocol revision (kV10, kProject73); kernel_proto_revision.h picks one at
+// INIT. docs/kernel-protocol.md describes the same bytes in prose; the
+// static_asserts below pin every offset and size to it.
 //
-// The few standard FUSE fields the shim touches (the request/reply headers
+// The few standard FUSE fields the layer touches (the request/reply headers
 // and the INIT fields) are pinned here as offsets too, so this header does
 // not depend on which <linux/fuse.h> or libfuse fuse_kernel.h is installed.
-// famfs_io.cc cross-checks them against <linux/fuse.h>.
+// kernel_proto_session.cc cross-checks them against <linux/fuse.h>.
 #pragma once
 
 #include <bit>
@@ -18,7 +19,7 @@
 #include <cstdint>
 #include <string_view>
 
-namespace famfs::fuse::proto {
+namespace famfs::kernel_proto {
 
 static_assert(std::endian::native == std::endian::little,
               "the FUSE protocol is host-endian; these layouts assume little-endian");
@@ -56,23 +57,18 @@ static_assert(sizeof(OutHeader) == 16);
 static_assert(offsetof(OutHeader, error) == 4);
 static_assert(offsetof(OutHeader, unique) == 8);
 
-// Standard opcodes the shim itself looks at.
-inline constexpr uint32_t kOpInit = 26;     // FUSE_INIT
-inline constexpr uint32_t kOpRead = 15;     // FUSE_READ
-inline constexpr uint32_t kOpWrite = 16;    // FUSE_WRITE
-inline constexpr uint32_t kOpDestroy = 38;  // FUSE_DESTROY
+// The one standard opcode the layer itself looks at.
+inline constexpr uint32_t kOpInit = 26;  // FUSE_INIT
 
 // INIT request body (struct fuse_init_in, 7.36+: 64 bytes; 16 before 7.36).
 inline constexpr size_t kInitInMajor = 0;
 inline constexpr size_t kInitInMinor = 4;
-inline constexpr size_t kInitInMaxReadahead = 8;
 inline constexpr size_t kInitInFlags = 12;
 inline constexpr size_t kInitInFlags2 = 16;  // valid only when flags has INIT_EXT
 inline constexpr size_t kInitInCompatSize = 16;
 inline constexpr size_t kInitInExtSize = 20;  // enough to read flags2
 
 // INIT reply body (struct fuse_init_out, 64 bytes since 7.23).
-inline constexpr size_t kInitOutMajor = 0;
 inline constexpr size_t kInitOutMinor = 4;
 inline constexpr size_t kInitOutFlags = 12;
 inline constexpr size_t kInitOutFlags2 = 32;
@@ -218,4 +214,4 @@ static_assert(sizeof(FmapHeader) + sizeof(InterleavedExt) + 32 * sizeof(SimpleEx
 static_assert(kV10.dax_fmap_flag >> 32 == 1u << 11, "V10: flags2 bit 11");
 static_assert(kProject73.dax_fmap_flag >> 32 == 1u << 12, "7.3-project: flags2 bit 12");
 
-}  // namespace famfs::fuse::proto
+}  // namespace famfs::kernel_proto

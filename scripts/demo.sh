@@ -14,10 +14,10 @@ step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 show() { printf '$ %s\n' "$*"; "$@"; }
 
 step "dependencies (Debian packages)"
-"$src/tools/install-deps.sh"
+"$src/scripts/install-deps.sh"
 
 step "build and install (prefix /usr/local; /sbin/mount.famfs for mount -t famfs)"
-"$src/tools/build.sh"
+"$src/scripts/build.sh"
 cmake --install "$build" >/dev/null
 ln -sf /usr/local/sbin/mount.famfs /sbin/mount.famfs
 export PATH=/usr/local/sbin:/usr/local/bin:$PATH
