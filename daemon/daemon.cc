@@ -276,10 +276,29 @@ int run_daemon(const DaemonOptions& opt) {
     ctx.state = state.get();
     ctx.readdirplus = opt.readdirplus;
 
-    std::string mount_opts = "fsname=" + opt.device + ",subtype=famfs";
+    // The device path is any bytes: libfuse splits options on ',' unless it
+    // is escaped with '\', so a path like "/x,suid,dev" must not become
+    // options of its own (issue 11 item 6).
+    std::string fsname;
+    for (char c : opt.device) {
+        if (c == ',' || c == '\\') fsname += '\\';
+        fsname += c;
+    }
+    std::string mount_opts = "fsname=" + fsname + ",subtype=famfs";
     if (opt.allow_other) mount_opts += ",allow_other";
     if (opt.default_permissions) mount_opts += ",default_permissions";
-    for (const auto& k : opt.kernel_opts) mount_opts += "," + k;
+    bool exec = false;
+    for (const auto& k : opt.kernel_opts) {
+        if (k == "suid" || k == "dev") {
+            spdlog::warn("mount option '{}' ignored: famfs mounts are always nosuid,nodev", k);
+            continue;
+        }
+        if (k == "exec") exec = true;
+        if (k == "noexec") exec = false;
+        mount_opts += "," + k;
+    }
+    // Last, so nothing before can undo them: files come from another host's log.
+    mount_opts += exec ? ",nosuid,nodev" : ",nosuid,nodev,noexec";
     ArgvBuilder argv;
     argv.args = {"famfs-fused", "-o", mount_opts};
     if (opt.fuse_debug) argv.args.push_back("-d");

@@ -12,6 +12,7 @@
 
 #include "famfs/cache.h"
 #include "famfs/error.h"
+#include "famfs/json.h"
 #include "famfs/uuid.h"
 #include "kernel_proto_session.h"
 
@@ -356,7 +357,7 @@ Status FsState::getxattr(uint64_t ino, std::string_view name, std::string& value
     if (!n) return Status::Error(ENOENT);
     if (name == kFmapXattr && !n->is_dir()) {
         nlohmann::json j;
-        j["path"] = fs_->tree().path_of(*n);
+        j["path"] = json_safe(fs_->tree().path_of(*n));  // names are any bytes
         j["size"] = n->size;
         j["log_index"] = n->log_index;
         j["ext_type"] = n->fmap.ext_type == ExtentType::Simple ? "simple" : "interleave";
@@ -475,7 +476,7 @@ std::string FsState::stats_json() const {
                                 {"malformed", k.malformed}};
     }
     j["role"] = std::string(to_string(fs_->role()));
-    j["device"] = device_path_;
+    j["device"] = json_safe(device_path_);
     j["pid"] = static_cast<int64_t>(getpid());
     j["coherent"] = coherent_;
     j["zero_copy_reads"] = zero_copy_reads_;

@@ -14,6 +14,31 @@ namespace {
 OpsContext& ctx(fuse_req_t req) { return *static_cast<OpsContext*>(fuse_req_userdata(req)); }
 FsState& state(fuse_req_t req) { return *ctx(req).state; }
 
+// No request may terminate the daemon (issue 11 item 2): an exception that
+// escapes an op body (a bug, bad_alloc, a JSON encoder refusing bytes) is
+// logged with the op's name and answered with EIO instead of reaching
+// std::terminate. Op bodies reply last, so nothing has been replied yet.
+template <auto Fn, bool kNoReply = false>
+struct Guarded;
+template <typename... A, void (*Fn)(fuse_req_t, A...), bool kNoReply>
+struct Guarded<Fn, kNoReply> {
+    static void call(fuse_req_t req, A... a) {
+        try {
+            Fn(req, a...);
+            return;
+        } catch (const std::exception& e) {
+            spdlog::error("request failed: {}; answered {}", e.what(), kNoReply ? "nothing" : "EIO");
+        } catch (...) {
+            spdlog::error("request failed with an unknown exception; answered {}",
+                          kNoReply ? "nothing" : "EIO");
+        }
+        if (kNoReply)
+            fuse_reply_none(req);
+        else
+            fuse_reply_err(req, EIO);
+    }
+};
+
 void reply_err(fuse_req_t req, int err) { fuse_reply_err(req, err); }
 void reply_err(fuse_req_t req, const Status& st) { fuse_reply_err(req, st.err()); }
 
@@ -286,34 +311,34 @@ fuse_lowlevel_ops make_ops() {
     fuse_lowlevel_ops o{};
     o.init = famfs_init;
     o.destroy = famfs_destroy;
-    o.lookup = famfs_lookup;
-    o.forget = famfs_forget;
-    o.forget_multi = famfs_forget_multi;
-    o.getattr = famfs_getattr;
-    o.setattr = famfs_setattr;
-    o.access = famfs_access;
-    o.opendir = famfs_opendir;
-    o.readdir = famfs_readdir;
-    o.readdirplus = famfs_readdirplus;
-    o.releasedir = famfs_releasedir;
-    o.open = famfs_open;
-    o.release = famfs_release;
-    o.read = famfs_read;
-    o.write = famfs_write;
-    o.flush = famfs_flush;
-    o.fsync = famfs_fsync;
-    o.statfs = famfs_statfs;
-    o.getxattr = famfs_getxattr;
-    o.listxattr = famfs_listxattr;
-    o.setxattr = famfs_setxattr;
-    o.mknod = famfs_mknod;
-    o.mkdir = famfs_mkdir;
-    o.unlink = famfs_unlink;
-    o.rmdir = famfs_rmdir;
-    o.symlink = famfs_symlink;
-    o.rename = famfs_rename;
-    o.link = famfs_link;
-    o.create = famfs_create;
+    o.lookup = Guarded<famfs_lookup>::call;
+    o.forget = Guarded<famfs_forget, true>::call;
+    o.forget_multi = Guarded<famfs_forget_multi, true>::call;
+    o.getattr = Guarded<famfs_getattr>::call;
+    o.setattr = Guarded<famfs_setattr>::call;
+    o.access = Guarded<famfs_access>::call;
+    o.opendir = Guarded<famfs_opendir>::call;
+    o.readdir = Guarded<famfs_readdir>::call;
+    o.readdirplus = Guarded<famfs_readdirplus>::call;
+    o.releasedir = Guarded<famfs_releasedir>::call;
+    o.open = Guarded<famfs_open>::call;
+    o.release = Guarded<famfs_release>::call;
+    o.read = Guarded<famfs_read>::call;
+    o.write = Guarded<famfs_write>::call;
+    o.flush = Guarded<famfs_flush>::call;
+    o.fsync = Guarded<famfs_fsync>::call;
+    o.statfs = Guarded<famfs_statfs>::call;
+    o.getxattr = Guarded<famfs_getxattr>::call;
+    o.listxattr = Guarded<famfs_listxattr>::call;
+    o.setxattr = Guarded<famfs_setxattr>::call;
+    o.mknod = Guarded<famfs_mknod>::call;
+    o.mkdir = Guarded<famfs_mkdir>::call;
+    o.unlink = Guarded<famfs_unlink>::call;
+    o.rmdir = Guarded<famfs_rmdir>::call;
+    o.symlink = Guarded<famfs_symlink>::call;
+    o.rename = Guarded<famfs_rename>::call;
+    o.link = Guarded<famfs_link>::call;
+    o.create = Guarded<famfs_create>::call;
     return o;
 }
 

@@ -8,6 +8,8 @@ set -euo pipefail
 packages=(
   # build
   cmake g++ make pkg-config ccache
+  # fuzzing and sanitizers (test/fuzz: libFuzzer comes with clang's runtime)
+  clang libclang-rt-14-dev
   libfuse3-dev fuse3 libdaxctl-dev libndctl-dev libfmt-dev libspdlog-dev
   catch2 libcli11-dev nlohmann-json3-dev zlib1g-dev libsystemd-dev
   # run and test

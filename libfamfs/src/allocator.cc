@@ -87,6 +87,9 @@ std::optional<uint64_t> Allocator::find_run(uint64_t first, uint64_t last, uint6
 }
 
 std::optional<Fmap> Allocator::allocate(uint64_t size) {
+    // Larger than the device: refuse before units() could wrap (a size near
+    // 2^64 would round to a handful of units and under-allocate).
+    if (size > total_units() * kAllocUnit) return std::nullopt;
     const uint64_t n = std::max<uint64_t>(units(size), 1);
     auto start = find_run(hint_, bits_.size(), n);
     if (!start) start = find_run(reserved_, bits_.size(), n);
@@ -101,10 +104,21 @@ std::optional<Fmap> Allocator::allocate(uint64_t size) {
 }
 
 std::optional<Fmap> Allocator::allocate_interleaved(uint64_t size, const InterleaveParams& p) {
+    // Parameters that check_interleave() refuses are refused here too, so no
+    // caller can reach a division by zero.
+    if (p.nstrips == 0 || p.nstrips > kMaxStrips || p.nbuckets < p.nstrips ||
+        p.chunk_size == 0 || p.chunk_size % kAllocUnit)
+        return std::nullopt;
+    const uint64_t device_bytes = total_units() * kAllocUnit;
+    if (size > device_bytes) return std::nullopt;
     if (size <= p.chunk_size) return allocate(size);
-    const uint64_t row = p.chunk_size * p.nstrips;
-    const uint64_t rows = (size + row - 1) / row;
-    const uint64_t strip_units = rows * p.chunk_size / kAllocUnit;
+    // chunk_size < size <= device_bytes, so none of this wraps; checked anyway.
+    uint64_t row = 0, strip_bytes = 0;
+    if (__builtin_mul_overflow(p.chunk_size, p.nstrips, &row)) return std::nullopt;
+    const uint64_t rows = size / row + (size % row != 0);
+    if (__builtin_mul_overflow(rows, p.chunk_size, &strip_bytes) || strip_bytes > device_bytes)
+        return std::nullopt;
+    const uint64_t strip_units = strip_bytes / kAllocUnit;
     // Buckets split the whole device from offset 0 (as upstream famfs does);
     // the reserved superblock/log units are simply already in use.
     const uint64_t bucket_units = bits_.size() / p.nbuckets;

@@ -61,6 +61,15 @@ bool describe_dax(dev_t rdev, DaxInfo& out) {
 
 }  // namespace
 
+uint64_t Device::current_size() const {
+    struct stat st;
+    if (fd_ < 0 || fstat(fd_, &st) < 0) return 0;
+    if (S_ISREG(st.st_mode)) return static_cast<uint64_t>(st.st_size);
+    DaxInfo info;
+    if (S_ISCHR(st.st_mode) && describe_dax(st.st_rdev, info)) return info.size;
+    return 0;
+}
+
 Device Device::open(const std::string& path, Access access) {
     Device d;
     d.path_ = path;

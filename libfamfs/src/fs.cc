@@ -77,6 +77,7 @@ std::unique_ptr<Filesystem> Filesystem::open(const std::string& device_path, con
     Device dev = Device::open(device_path, opt.access);
     std::unique_ptr<Filesystem> fs(
         new Filesystem(std::move(dev), system_uuid_path(opt.system_uuid_file)));
+    fs->opened_sb_ = fs->superblock();
     if (opt.identify_host) {
         fs->host_uuid_ = load_system_uuid(fs->host_uuid_file_);
         fs->role_ = fs->host_uuid_ == fs->superblock().system_uuid ? Role::Owner : Role::Client;
@@ -88,10 +89,30 @@ std::unique_ptr<Filesystem> Filesystem::open(const std::string& device_path, con
 Filesystem::Filesystem(Device dev, std::string uuid_file)
     : dev_(std::move(dev)),
       log_(dev_),
-      tree_(log_.superblock().daxdev.size),
+      tree_(log_.superblock().daxdev.size, log_.superblock().log_len),
       host_uuid_file_(std::move(uuid_file)) {}
 
 ReplayResult Filesystem::refresh() { return replay(log_, tree_); }
+
+std::string Filesystem::check_identity() const {
+    const uint64_t now = dev_.current_size();
+    const uint64_t need = std::max<uint64_t>(opened_sb_.daxdev.size, data_offset(opened_sb_.log_len));
+    if (now < need)
+        return fmt::format("{}: the device shrank to {} bytes; the filesystem needs {}", dev_.path(),
+                           now, need);
+    Superblock sb;
+    invalidate(dev_.base(), sizeof sb);
+    std::memcpy(&sb, dev_.base(), sizeof sb);
+    if (auto p = check_superblock(sb, now))
+        return fmt::format("{}: the superblock is no longer valid ({}: {})", dev_.path(), p->field,
+                           p->detail);
+    if (!(sb.fs_uuid == opened_sb_.fs_uuid))
+        return fmt::format("{}: the device was re-formatted (fs uuid {} is now {})", dev_.path(),
+                           to_string(opened_sb_.fs_uuid), to_string(sb.fs_uuid));
+    if (sb.log_len != opened_sb_.log_len || sb.daxdev.size != opened_sb_.daxdev.size)
+        return fmt::format("{}: the superblock's geometry changed", dev_.path());
+    return {};
+}
 
 void Filesystem::require_owner(std::string_view what) const {
     if (role_ == Role::Owner) return;
@@ -103,6 +124,10 @@ void Filesystem::require_owner(std::string_view what) const {
 }
 
 void Filesystem::catch_up_locked() {
+    // An interrupted append or a damaged next_index: keep every committed
+    // entry (or refuse to write at all) before anything is appended.
+    if (std::string what = repair_header_locked(log_); !what.empty())
+        tree_.add_issue({IssueKind::Repaired, kNoLogIndex, "next_index", what});
     // Under the lock nothing can be in flight: a bad tail is corruption.
     replay(log_, tree_, /*torn_tail_is_final=*/true);
     if (tree_.has_corruption()) {
@@ -217,6 +242,14 @@ void Filesystem::Batch::create_file(const FileSpec& spec) {
     }
 
     const Superblock& sb = fs_.superblock();
+    // A size the device cannot hold is refused here, before any arithmetic
+    // on it (sizes near 2^64 wrap when rounded to allocation units).
+    const uint64_t data_bytes = sb.daxdev.size - data_offset(sb.log_len);
+    if (spec.size > data_bytes)
+        fail(ENOSPC,
+             "no room for '{}' ({} bytes): the filesystem on {} has only {} bytes of data space; "
+             "nothing was created",
+             spec.relpath, spec.size, fs_.dev_.path(), data_bytes);
     std::optional<Fmap> m;
     if (spec.interleave) {
         if (std::string why = check_interleave(*spec.interleave, sb.daxdev.size, sb.log_len);
@@ -229,6 +262,11 @@ void Filesystem::Batch::create_file(const FileSpec& spec) {
     if (!m)
         fail(ENOSPC, "no room for '{}' ({} bytes): {} bytes free on {}", spec.relpath, spec.size,
              fs_.alloc_->free_bytes(), fs_.dev_.path());
+    if (fmap_capacity(*m) < spec.size) {  // never log an entry that replay would refuse
+        fs_.alloc_.reset();
+        fail(EIO, "'{}': allocated {} bytes for a {}-byte file (a bug); nothing was created",
+             spec.relpath, fmap_capacity(*m), spec.size);
+    }
 
     LogEntry e{};
     e.type = EntryType::File;

@@ -64,6 +64,8 @@ FsckReport fsck(const Device& dev, const FsckOptions& opt) {
         add("superblock", kNoLogIndex, "superblock", p->field, p->detail);
     else
         r.superblock_valid = true;
+    for (const FieldProblem& u : check_superblock_unused_bytes(sb))
+        add("superblock", kNoLogIndex, "unused-bytes", u.field, u.detail);
 
     // ---- log geometry: the superblock's, or (when it is damaged) the log
     // header's own, so that a bad superblock still gets its log checked.
@@ -93,14 +95,26 @@ FsckReport fsck(const Device& dev, const FsckOptions& opt) {
     } else {
         r.log_header_valid = true;
     }
-    // next_seqnum is published just before next_index, so a crash between the
-    // two leaves it one ahead (harmless: the next append sets both). Any
-    // other difference was not written by famfs.
-    if (hdr.next_seqnum != hdr.next_index && hdr.next_seqnum != hdr.next_index + 1)
-        add("log header", kNoLogIndex, "log-header", "next_seqnum",
-            fmt::format("{}, but next_index is {} (they must be equal)", hdr.next_seqnum,
-                        hdr.next_index));
     r.log_capacity = log_last_index(log_len) + 1;
+    // next_index is not covered by the header crc. Our append stores
+    // next_index then next_seqnum, so one behind is an interrupted append
+    // (harmless); one ahead with a valid entry at next_index is a committed
+    // entry that a damaged next_index hides (or an upstream writer stopped
+    // between its stores): say so, the owner's next command publishes it.
+    {
+        std::optional<LogEntry> at_next;
+        if (hdr.next_index < r.log_capacity)
+            at_next = read_copy<LogEntry>(dev, kLogOffset + entry_offset(hdr.next_index));
+        const HeaderState st = header_state(hdr, at_next ? &*at_next : nullptr);
+        if (st == HeaderState::UnpublishedEntry)
+            add("log header", kNoLogIndex, "log-header", "next_index",
+                fmt::format("{}: {}; the owner's next command keeps and publishes entry {}",
+                            hdr.next_index, to_string(st), hdr.next_index));
+        else if (st == HeaderState::Inconsistent)
+            add("log header", kNoLogIndex, "log-header", "next_seqnum",
+                fmt::format("{}, but next_index is {} (they must be equal)", hdr.next_seqnum,
+                            hdr.next_index));
+    }
     const auto* log = reinterpret_cast<const Log*>(dev.base() + kLogOffset);
     auto published_now = [&] {
         invalidate(&log->header.next_index, sizeof log->header.next_index);
@@ -110,7 +124,8 @@ FsckReport fsck(const Device& dev, const FsckOptions& opt) {
     r.published = published_now();
 
     // ---- entries, replayed into a tree
-    MetaTree tree(data_size);
+    MetaTree tree(data_size, log_len);
+    std::vector<std::pair<uint64_t, FieldProblem>> unused;
     for (uint64_t i = 0; i < r.published; ++i) {
         LogEntry e = read_copy<LogEntry>(dev, kLogOffset + entry_offset(i));
         auto problem = check_entry(e, i);
@@ -132,21 +147,33 @@ FsckReport fsck(const Device& dev, const FsckOptions& opt) {
         fe.valid = !problem;
         fe.path = entry_path(e);
         r.entries.push_back(std::move(fe));
-        if (problem)
+        if (problem) {
             tree.skip(i, {IssueKind::Corrupt, i, problem->field, problem->detail});
-        else
+        } else {
+            for (FieldProblem& u : check_entry_unused_bytes(e))
+                unused.push_back({i, std::move(u)});
             tree.apply(e, i);
+        }
     }
 
     // ---- allocation scan
     Allocator alloc(data_size, log_len);
-    std::vector<Issue> issues = tree.issues();
-    for (Issue& c : alloc.mark_tree(tree)) issues.push_back(std::move(c));
+    struct Found {
+        Issue issue;
+        std::string kind;
+    };
+    std::vector<Found> issues;
+    for (const Issue& i : tree.issues()) issues.push_back({i, std::string(to_string(i.kind))});
+    for (Issue& c : alloc.mark_tree(tree))
+        issues.push_back({std::move(c), std::string(to_string(IssueKind::Collision))});
+    for (auto& [i, u] : unused)
+        issues.push_back(
+            {{IssueKind::Rejected, i, std::move(u.field), std::move(u.detail)}, "unused-bytes"});
     std::stable_sort(issues.begin(), issues.end(),
-                     [](const Issue& a, const Issue& b) { return a.index < b.index; });
-    for (const Issue& i : issues)
+                     [](const Found& a, const Found& b) { return a.issue.index < b.issue.index; });
+    for (const auto& [i, kind] : issues)
         add(i.index == kNoLogIndex ? std::string("log") : fmt::format("entry {}", i.index), i.index,
-            std::string(to_string(i.kind)), i.field, i.message);
+            kind, i.field, i.message);
 
     r.scanned = true;
     r.files = tree.file_count();

@@ -77,6 +77,107 @@ std::optional<FieldProblem> check_entry(const LogEntry& e, uint64_t index) {
     }
 }
 
+namespace {
+
+bool all_zero(const void* p, size_t n) {
+    const auto* b = static_cast<const uint8_t*>(p);
+    for (size_t i = 0; i < n; ++i)
+        if (b[i]) return false;
+    return true;
+}
+
+void check_path_tail(const char (&path)[kMaxPathLen], std::vector<FieldProblem>& out) {
+    const size_t len = strnlen(path, kMaxPathLen);
+    if (len < kMaxPathLen && !all_zero(path + len, kMaxPathLen - len))
+        out.push_back({"relpath", fmt::format("'{}' is followed by non-zero bytes after its NUL "
+                                              "(ignored)",
+                                              std::string_view(path, len))});
+}
+
+}  // namespace
+
+std::vector<FieldProblem> check_entry_unused_bytes(const LogEntry& e) {
+    std::vector<FieldProblem> out;
+    if (e.pad0) out.push_back({"pad0", fmt::format("0x{:x}, famfs writes 0", e.pad0)});
+    const auto* body = reinterpret_cast<const uint8_t*>(&e.raw);
+    if (e.type == EntryType::File) {
+        const FileEntry& f = e.file;
+        if (f.flags & ~(kFileFlagAllHostsRo | kFileFlagAllHostsRw))
+            out.push_back({"flags", fmt::format("0x{:x} has unknown bits 0x{:x}", f.flags,
+                                                f.flags & ~(kFileFlagAllHostsRo |
+                                                            kFileFlagAllHostsRw))});
+        check_path_tail(f.relpath, out);
+        const Fmap& m = f.fmap;
+        if (m.pad0) out.push_back({"fmap.pad0", fmt::format("0x{:x}, famfs writes 0", m.pad0)});
+        if (m.pad1) out.push_back({"fmap.pad1", fmt::format("0x{:x}, famfs writes 0", m.pad1)});
+        const auto* u = reinterpret_cast<const uint8_t*>(&m.se);
+        constexpr size_t kUnion = sizeof(Fmap) - offsetof(Fmap, se);
+        if (m.ext_type == ExtentType::Simple && m.count <= kMaxSimpleExtents) {
+            for (size_t i = m.count; i * sizeof(SimpleExtent) < kUnion; ++i) {
+                const size_t off = i * sizeof(SimpleExtent);
+                if (!all_zero(u + off, std::min(sizeof(SimpleExtent), kUnion - off))) {
+                    out.push_back({fmt::format("fmap.se[{}]", i),
+                                   fmt::format("non-zero, past nextents {} (ignored)", m.count)});
+                    break;
+                }
+            }
+        } else if (m.ext_type == ExtentType::Interleave && m.ie[0].nstrips <= kMaxStrips) {
+            const uint64_t n = m.ie[0].nstrips;
+            if (!all_zero(&m.ie[0].strips[n], (kMaxStrips - n) * sizeof(SimpleExtent)))
+                out.push_back({fmt::format("fmap.strips[{}]", n),
+                               fmt::format("non-zero, past nstrips {} (ignored)", n)});
+        }
+    } else if (e.type == EntryType::Mkdir) {
+        check_path_tail(e.mkdir.relpath, out);
+        if (!all_zero(body + sizeof(MkdirEntry), sizeof e.raw - sizeof(MkdirEntry)))
+            out.push_back({"unused", "bytes past the MKDIR entry are not zero (ignored)"});
+    } else if (e.type == EntryType::AddDaxdev) {
+        const size_t used = offsetof(AddDaxdevEntry, index) + sizeof(uint32_t);
+        if (!all_zero(body + used, sizeof e.raw - used))
+            out.push_back({"unused", "bytes past the ADD_DAXDEV entry are not zero (ignored)"});
+    }
+    return out;
+}
+
+std::vector<FieldProblem> check_superblock_unused_bytes(const Superblock& sb) {
+    std::vector<FieldProblem> out;
+    if (sb.sb_flags & ~(kSbFlagPrimary | kSbFlagSecondary))
+        out.push_back({"sb_flags", fmt::format("0x{:x} has unknown bits", sb.sb_flags)});
+    if (sb.pad0) out.push_back({"pad0", fmt::format("0x{:x}, famfs writes 0", sb.pad0)});
+    const size_t len = strnlen(sb.daxdev.name, kDevNameLen);
+    if (len < kDevNameLen && !all_zero(sb.daxdev.name + len, kDevNameLen - len))
+        out.push_back({"daxdev.name", "non-zero bytes after the name's NUL (ignored)"});
+    return out;
+}
+
+HeaderState header_state(const LogHeader& h, const LogEntry* at_next_index) {
+    if (h.next_seqnum == h.next_index) return HeaderState::Consistent;
+    if (h.next_seqnum + 1 == h.next_index) return HeaderState::SeqnumBehind;
+    if (h.next_seqnum == h.next_index + 1) {
+        if (at_next_index && !check_entry(*at_next_index, h.next_index))
+            return HeaderState::UnpublishedEntry;
+        return HeaderState::SeqnumAhead;
+    }
+    return HeaderState::Inconsistent;
+}
+
+std::string_view to_string(HeaderState s) {
+    switch (s) {
+        case HeaderState::Consistent:
+            return "consistent";
+        case HeaderState::SeqnumBehind:
+            return "next_seqnum one behind next_index (an append was interrupted; harmless)";
+        case HeaderState::UnpublishedEntry:
+            return "a valid entry at next_index with next_seqnum one ahead (next_index is "
+                   "damaged, or an upstream writer stopped between its two stores)";
+        case HeaderState::SeqnumAhead:
+            return "next_seqnum one ahead of next_index with no valid entry there";
+        case HeaderState::Inconsistent:
+            return "next_seqnum and next_index disagree by more than an interrupted append";
+    }
+    return "?";
+}
+
 LogView::LogView(const Device& dev) {
     if (dev.size() < kLogOffset + kMinLogLen)
         fail(EINVAL, "{}: device is too small ({} bytes) to hold famfs", dev.path(), dev.size());
@@ -97,10 +198,49 @@ uint64_t LogView::published_count() const {
     return std::min(n, capacity());
 }
 
+std::string repair_header_locked(const LogView& log) {
+    LogHeader& h = log.header();
+    invalidate(&h, sizeof h);
+    const uint64_t index = h.next_index;
+    const LogEntry* next = nullptr;
+    if (index < log.capacity()) {
+        next = &log.entry(index);
+        invalidate(next, sizeof *next);
+    }
+    const HeaderState st = header_state(h, next);
+    switch (st) {
+        case HeaderState::Consistent:
+            return {};
+        case HeaderState::SeqnumBehind:
+        case HeaderState::SeqnumAhead:
+            // Nothing committed is at stake: the next append sets both.
+            __atomic_store_n(&h.next_seqnum, index, __ATOMIC_RELAXED);
+            flush(&h, sizeof h);
+            return fmt::format("log header: {}; next_seqnum set to {}", to_string(st), index);
+        case HeaderState::UnpublishedEntry:
+            // Keep the entry: publish it, exactly as its append would have.
+            __atomic_store_n(&h.next_index, index + 1, __ATOMIC_RELEASE);
+            flush(&h, sizeof h);
+            return fmt::format("log header: {}; entry {} kept and published (next_index {})",
+                               to_string(st), index, index + 1);
+        case HeaderState::Inconsistent:
+            break;
+    }
+    fail(EUCLEAN,
+         "the famfs log header is damaged: next_index {} but next_seqnum {}; appending could "
+         "overwrite committed entries, so nothing was written. Run famfs fsck",
+         h.next_index, h.next_seqnum);
+}
+
 uint64_t append_entry(const LogView& log, LogEntry entry) {
     LogHeader& h = log.header();
     invalidate(&h, sizeof h);
     const uint64_t index = h.next_index;
+    if (h.next_seqnum != index)
+        fail(EUCLEAN,
+             "the famfs log header says next_index {} but next_seqnum {}; nothing was written. "
+             "Run famfs fsck",
+             index, h.next_seqnum);
     if (index >= log.capacity())
         fail(ENOSPC,
              "the famfs log is full ({} entries); no more files or directories can be "
@@ -114,12 +254,12 @@ uint64_t append_entry(const LogView& log, LogEntry entry) {
     flush(&slot, sizeof slot);  // the entry is durable/visible before it is published
 
     // Publish. Readers read next_index and then the entries below it, so
-    // next_index is stored last, with release ordering.
-    // next_seqnum is derived from the index (seqnum == index), not
-    // incremented: a crash between these two stores leaves it one ahead, and
-    // the next append puts it right again.
-    __atomic_store_n(&h.next_seqnum, index + 1, __ATOMIC_RELAXED);
+    // next_index is stored with release ordering after the entry. next_seqnum
+    // follows it: a crash between the two leaves next_seqnum one *behind*,
+    // which repair_header_locked() puts right, so next_seqnum one *ahead*
+    // can only mean a damaged next_index (header_state()).
     __atomic_store_n(&h.next_index, index + 1, __ATOMIC_RELEASE);
+    __atomic_store_n(&h.next_seqnum, index + 1, __ATOMIC_RELEASE);
     flush(&h, sizeof h);
     return index;
 }

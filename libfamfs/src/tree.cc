@@ -17,6 +17,10 @@ std::string_view to_string(IssueKind k) {
             return "collision";
         case IssueKind::TornTail:
             return "torn-tail";
+        case IssueKind::Neutralised:
+            return "neutralised";
+        case IssueKind::Repaired:
+            return "repaired";
     }
     return "?";
 }
@@ -27,7 +31,9 @@ std::string describe(const Issue& i) {
     return fmt::format("{}: {}: {}: {}", where, to_string(i.kind), i.field, i.message);
 }
 
-mode_t Node::st_mode() const { return (is_dir() ? S_IFDIR : S_IFREG) | (mode & 07777); }
+// Only permission and sticky bits: setuid/setgid from another host's log
+// are never served (replay strips them too; this is the last line).
+mode_t Node::st_mode() const { return (is_dir() ? S_IFDIR : S_IFREG) | (mode & 01777); }
 
 std::vector<std::string_view> split_path(std::string_view path) {
     std::vector<std::string_view> parts;
@@ -106,7 +112,8 @@ bool fmap_resolve(const Fmap& m, uint64_t off, uint64_t& dev_off, uint64_t& cont
     return true;
 }
 
-MetaTree::MetaTree(uint64_t device_size) : device_size_(device_size) {
+MetaTree::MetaTree(uint64_t device_size, uint64_t log_len)
+    : device_size_(device_size), log_len_(log_len) {
     auto root = std::make_unique<Node>();
     root->ino = kRootIno;
     root->type = NodeType::Directory;
@@ -240,6 +247,53 @@ std::string MetaTree::check_fmap(const FileEntry& fe) const {
     return {};
 }
 
+std::string MetaTree::check_claims(const Fmap& m) const {
+    const uint64_t reserved = data_offset(log_len_);
+    std::vector<std::pair<uint64_t, uint64_t>> own;  // this map's extents so far
+    std::string why;
+    for_each_extent(m, [&](uint64_t off, uint64_t len) {
+        if (!why.empty()) return;
+        const uint64_t end = off + len;  // check_fmap bounded both by the device size
+        if (off < reserved) {
+            why = fmt::format(
+                "extent 0x{:x}+0x{:x} overlaps the superblock/log region [0, 0x{:x}); not served",
+                off, len, reserved);
+            return;
+        }
+        for (auto [o, e] : own)
+            if (off < e && o < end) {
+                why = fmt::format("extent 0x{:x}+0x{:x} overlaps another extent of the same file; "
+                                  "not served",
+                                  off, len);
+                return;
+            }
+        own.emplace_back(off, end);
+        auto next = claims_.lower_bound(off);
+        const Claim* hit = nullptr;
+        uint64_t hit_start = 0;
+        if (next != claims_.end() && next->first < end) {
+            hit = &next->second;
+            hit_start = next->first;
+        } else if (next != claims_.begin() && std::prev(next)->second.end > off) {
+            hit = &std::prev(next)->second;
+            hit_start = std::prev(next)->first;
+        }
+        if (hit) {
+            const Node* owner = get(kFirstEntryIno + hit->index);
+            why = fmt::format(
+                "extent 0x{:x}+0x{:x} overlaps another file: 0x{:x}+0x{:x} of '{}' (entry {}) "
+                "owns it; not served",
+                off, len, hit_start, hit->end - hit_start, owner ? path_of(*owner) : "?",
+                hit->index);
+        }
+    });
+    return why;
+}
+
+void MetaTree::claim(const Fmap& m, uint64_t index) {
+    for_each_extent(m, [&](uint64_t off, uint64_t len) { claims_[off] = {off + len, index}; });
+}
+
 void MetaTree::apply(const LogEntry& e, uint64_t index) {
     next_index_ = index + 1;
     if (e.type == EntryType::AddDaxdev) return;  // single-device filesystems only for now
@@ -265,7 +319,25 @@ void MetaTree::apply(const LogEntry& e, uint64_t index) {
                 {IssueKind::Rejected, index, "fmap", fmt::format("'{}': {}", path, why)});
             return;
         }
+        // A map over the superblock/log would let anyone who can write the
+        // file rewrite the metadata of every host; one over another file's
+        // space would serve (and overwrite) its bytes. First owner wins.
+        if (std::string why = check_claims(e.file.fmap); !why.empty()) {
+            issues_.push_back(
+                {IssueKind::Collision, index, "fmap", fmt::format("'{}': {}", path, why)});
+            return;
+        }
     }
+    const uint32_t raw_mode = e.type == EntryType::File ? e.file.mode : e.mkdir.mode;
+    const uint32_t mode = raw_mode & 01777;
+    const uint32_t type_bits = raw_mode & S_IFMT;
+    const uint32_t own_type = e.type == EntryType::File ? S_IFREG : S_IFDIR;
+    if ((raw_mode & 06000) || (raw_mode & ~(S_IFMT | 07777)) ||
+        (type_bits && type_bits != own_type))
+        issues_.push_back({IssueKind::Neutralised, index, "mode",
+                           fmt::format("'{}': mode 0{:o} served as 0{:o} (setuid/setgid, "
+                                       "file-type and unknown bits are never served)",
+                                       path, raw_mode, mode)});
     auto parts = split_path(path);
     Node* dir = ensure_parent_dirs(parts, index);
     if (!dir) return;
@@ -276,7 +348,7 @@ void MetaTree::apply(const LogEntry& e, uint64_t index) {
             // An explicit MKDIR after a file implied the directory: adopt its
             // attributes, keep the inode.
             existing.implicit = false;
-            existing.mode = e.mkdir.mode & 07777;
+            existing.mode = mode;
             existing.uid = e.mkdir.uid;
             existing.gid = e.mkdir.gid;
             existing.log_index = index;
@@ -290,19 +362,20 @@ void MetaTree::apply(const LogEntry& e, uint64_t index) {
     const uint64_t ino = kFirstEntryIno + index;
     if (e.type == EntryType::Mkdir) {
         Node& d = make_node(ino, NodeType::Directory, *dir, std::move(name));
-        d.mode = e.mkdir.mode & 07777;
+        d.mode = mode;
         d.uid = e.mkdir.uid;
         d.gid = e.mkdir.gid;
         d.log_index = index;
     } else {
         Node& f = make_node(ino, NodeType::File, *dir, std::move(name));
-        f.mode = e.file.mode & 07777;
+        f.mode = mode;
         f.uid = e.file.uid;
         f.gid = e.file.gid;
         f.size = e.file.size;
         f.flags = e.file.flags;
         f.fmap = e.file.fmap;
         f.log_index = index;
+        claim(f.fmap, index);
     }
 }
 

@@ -265,3 +265,15 @@ TEST_CASE("statfs reports allocation units and log slots") {
     CHECK(st.f_blocks - st.f_bfree == 1 + 4 + 2);
     CHECK(st.f_namemax == famfs::kMaxNameLen);
 }
+
+TEST_CASE("xattrs: a non-UTF-8 file name renders (issue 11 item 2)") {
+    Fixture f;
+    f.creat("bad\xff\xfe", 2 << 20, 1);  // the owner may write any bytes but '/' and NUL
+    auto s = f.state();
+    fuse_entry_param e;
+    REQUIRE(s->lookup(famfs::kRootIno, "bad\xff\xfe", e).err() == 0);
+    std::string v;
+    // Before: nlohmann::json::dump() threw type_error 316 and the daemon died.
+    REQUIRE(s->getxattr(e.ino, "user.famfs.fmap", v).err() == 0);
+    CHECK(nlohmann::json::parse(v)["path"] == "bad\\xff\\xfe");
+}

@@ -32,6 +32,10 @@ public:
     const std::string& path() const { return path_; }
     DeviceKind kind() const { return kind_; }
     uint64_t size() const { return size_; }
+    // The size the device has now (an emulated file can be truncated, a dax
+    // device resized under a mapping); 0 when it cannot be read. size() is
+    // what was mapped: never touch bytes at or past current_size().
+    uint64_t current_size() const;
     uint64_t align() const { return align_; }
     bool writable() const { return access_ == Access::ReadWrite; }
     int fd() const { return fd_; }

@@ -74,6 +74,14 @@ public:
     // Replays entries appended since the last call (by this or another host).
     ReplayResult refresh();
 
+    // Whether this is still the filesystem open() found: "" when it is, else
+    // one line saying why not (the device shrank below what was mapped or
+    // what the superblock claims; the superblock is no longer valid; the
+    // device was re-formatted: another fs uuid). Reads only the superblock,
+    // and only after checking the device still holds it. A server calls this
+    // before each refresh and stops serving on any answer but "".
+    std::string check_identity() const;
+
     // Owner-only mutations, one at a time: each is a Batch of one. Errors
     // leave the device unchanged. Return the new node (owned by tree()).
     const Node& create_file(const FileSpec& spec);
@@ -104,6 +112,7 @@ private:
     void sync_allocator();
 
     Device dev_;
+    Superblock opened_sb_{};  // as open() validated it
     LogView log_;
     MetaTree tree_;
     Role role_ = Role::Client;

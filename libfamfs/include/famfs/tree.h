@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -54,8 +55,10 @@ struct Node {
 enum class IssueKind {
     Corrupt,    // an entry fails crc/seqnum/type checks
     Rejected,   // an entry is well-formed but not allowed (hostile path, duplicate, bad map)
-    Collision,  // two extents claim the same allocation unit
+    Collision,  // an extent overlaps the superblock/log or an earlier file: not served
     TornTail,   // the last published entry is not (yet) valid
+    Neutralised,  // served, with something unsafe removed (setuid/setgid, file-type bits)
+    Repaired,     // the owner repaired the log header (an interrupted append)
 };
 
 struct Issue {
@@ -76,7 +79,10 @@ std::vector<std::string_view> split_path(std::string_view path);
 
 class MetaTree {
 public:
-    explicit MetaTree(uint64_t device_size);
+    // `log_len` places the end of the metadata regions (superblock + log):
+    // no file may map any byte below data_offset(log_len). Pass the
+    // superblock's; the default is the smallest log famfs allows.
+    explicit MetaTree(uint64_t device_size, uint64_t log_len = kMinLogLen);
 
     const Node& root() const { return *get(kRootIno); }
     const Node* get(uint64_t ino) const;
@@ -91,6 +97,7 @@ public:
     const std::vector<uint64_t>& files_in_log_order() const { return file_order_; }
     size_t dir_count() const { return dirs_; }  // excluding the root
     uint64_t device_size() const { return device_size_; }
+    uint64_t log_len() const { return log_len_; }
 
     const std::vector<Issue>& issues() const { return issues_; }
     bool has_corruption() const;
@@ -109,14 +116,26 @@ private:
     Node& make_node(uint64_t ino, NodeType type, Node& parent, std::string name);
     Node* ensure_parent_dirs(const std::vector<std::string_view>& parts, uint64_t index);
     std::string check_fmap(const FileEntry& fe) const;
+    // Why the map may not be served: an extent in the superblock/log region,
+    // in an extent an earlier file owns, or in another extent of this map.
+    std::string check_claims(const Fmap& m) const;
+    void claim(const Fmap& m, uint64_t index);
 
     uint64_t device_size_;
+    uint64_t log_len_;
     uint64_t next_index_ = 0;
     uint64_t next_implicit_ = kImplicitInoBase;
     std::vector<uint64_t> file_order_;
     size_t dirs_ = 0;
     std::unordered_map<uint64_t, std::unique_ptr<Node>> nodes_;
     std::vector<Issue> issues_;
+    // Device ranges owned by served files: start -> {end, log index}. The
+    // first entry to claim a byte owns it; later claims are refused.
+    struct Claim {
+        uint64_t end;
+        uint64_t index;
+    };
+    std::map<uint64_t, Claim> claims_;
 };
 
 // Visits every device extent of a file map as (offset, len), simple or
