@@ -210,6 +210,24 @@ Ownership parse_ownership(const std::string& mode, const std::string& user,
             group.empty() ? getgid() : parse_group(group)};
 }
 
+FileSpec parse_file_spec(const std::string& mode, const std::string& user,
+                         const std::string& group, const std::string& nstrips,
+                         const std::string& nbuckets, const std::string& chunk) {
+    FileSpec spec;
+    const Ownership own = parse_ownership(mode, user, group);
+    spec.mode = own.mode;
+    spec.uid = own.uid;
+    spec.gid = own.gid;
+    const int given = !nstrips.empty() + !nbuckets.empty() + !chunk.empty();
+    if (given != 0 && given != 3)
+        usage_error("interleaving needs all of -N NSTRIPS, -B NBUCKETS and -C CHUNKSIZE");
+    if (given == 3)
+        spec.interleave = InterleaveParams{parse_u64(nstrips, "nstrips"),
+                                           parse_u64(nbuckets, "nbuckets"),
+                                           parse_size(chunk, "chunk size")};
+    return spec;
+}
+
 uint64_t parse_seed(const std::string& text) {
     const uint64_t seed = parse_u64(text, "seed");
     if (seed == 0 || seed > kMaxPatternSeed)

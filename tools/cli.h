@@ -104,6 +104,11 @@ struct Ownership {
 };
 Ownership parse_ownership(const std::string& mode, const std::string& user,
                           const std::string& group);
+// The new files' attributes that creat and cp share: -m/-u/-g as above, and
+// striping -N NSTRIPS -B NBUCKETS -C CHUNKSIZE (all three or none).
+FileSpec parse_file_spec(const std::string& mode, const std::string& user,
+                         const std::string& group, const std::string& nstrips,
+                         const std::string& nbuckets, const std::string& chunk);
 uint32_t parse_user(const std::string& text);   // "1001" or "bob"
 uint32_t parse_group(const std::string& text);  // "1002" or "staff"
 // A plain unsigned number (decimal or 0x hex).

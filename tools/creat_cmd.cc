@@ -187,18 +187,8 @@ int run_creat(const GlobalOptions& g, const CreatArgs& a) {
         }
     }
 
-    FileSpec base;
-    const Ownership own = parse_ownership(a.mode, a.user, a.group);
-    base.mode = own.mode;
-    base.uid = own.uid;
-    base.gid = own.gid;
-    const int nil = !a.nstrips.empty() + !a.nbuckets.empty() + !a.chunk.empty();
-    if (nil != 0 && nil != 3)
-        usage_error("interleaving needs all of -N NSTRIPS, -B NBUCKETS and -C CHUNKSIZE");
-    if (nil == 3)
-        base.interleave =
-            InterleaveParams{parse_u64(a.nstrips, "nstrips"), parse_u64(a.nbuckets, "nbuckets"),
-                             parse_size(a.chunk, "chunk size")};
+    const FileSpec base =
+        parse_file_spec(a.mode, a.user, a.group, a.nstrips, a.nbuckets, a.chunk);
 
     // Every path must land on one device.
     std::string device;
