@@ -83,20 +83,52 @@ if m9p hostroot /newroot ro && for d in tmp run mnt; do mount -t tmpfs -o mode=0
 	mount -t proc proc /newroot/proc
 	mount -t sysfs sysfs /newroot/sys
 	echo "[init] running guest-test.sh" >/dev/console
+	(
+		n=0
+		while :; do
+			sleep 3
+			[ -e /t-done ] || continue
+			n=$((n + 1))
+			echo "[hb $n]" >/dev/kmsg
+			for p in /proc/[0-9]*; do
+				read -r st <$p/stat 2>/dev/null || continue
+				set -- $st
+				case "$3" in R|D)
+					read -r w <$p/wchan
+					read -r sc <$p/syscall 2>/dev/null
+					echo "[hb $n] ${p#/proc/} $2 $3 ppid=$4 utime=${14} stime=${15} threads=${20} wchan=$w syscall=$sc" >/dev/kmsg
+					[ $n -le 2 ] && [ "${p#/proc/}" != 44 ] && {
+						echo "[hb $n] ${p#/proc/} cmdline: $(tr '\0' ' ' <$p/cmdline) exe: $(readlink $p/exe)" >/dev/kmsg
+						for t in $p/task/*; do read -r ts <$t/stat; set -- $ts; echo "[hb $n]   task ${t##*/} $2 $3 u=${14} s=${15} wchan=$(cat $t/wchan)" >/dev/kmsg; done
+					} ;;
+				esac
+			done
+		done
+	) </dev/null &
 	chroot /newroot /bin/bash /mnt/share/guest-test.sh >/newroot/mnt/share/guest.out 2>&1
-	echo "[init] guest-test.sh exited $?" >/dev/console
+	rc=$?
+	echo "[kmsg] chroot returned" >/dev/kmsg
+	: >/t-done
+	echo "[kmsg] t-done" >/dev/kmsg
+	echo "[init] guest-test.sh exited $rc" >/dev/console
+	echo "[kmsg] after console echo" >/dev/kmsg
 	# The results are on the share already (cache=none). Steps that hang
 	# (seen: after famfs-mode mounts, reading /proc/mounts or sync never
 	# returned) must not keep the guest from powering off: run them in the
 	# background, and name the tasks stuck in D state if they do not end.
 	(
-		grep -E ' fuse' /proc/mounts | sed 's/^/[init] still mounted: /' >/dev/console
+		echo "[kmsg] sub start" >/dev/kmsg
+		grep -E ' fuse' /proc/mounts | sed 's/^/[init] still mounted: /' >/dev/kmsg
+		echo "[kmsg] sub grep done" >/dev/kmsg
 		sync
+		echo "[kmsg] sub sync done" >/dev/kmsg
 		umount /newroot/mnt/share 2>/dev/null || umount -l /newroot/mnt/share
 		touch /post-done
 	) &
+	echo "[kmsg] forked post-test" >/dev/kmsg
 	n=0
 	while [ ! -e /post-done ] && [ $n -lt 40 ]; do sleep 0.5; n=$((n + 1)); done
+	echo "[kmsg] loop end n=$n" >/dev/kmsg
 	if [ ! -e /post-done ]; then
 		echo "[init] post-test steps hung for 20 s; tasks in D state:" >/dev/console
 		for p in /proc/[0-9]*; do
