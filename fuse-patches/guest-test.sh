@@ -36,6 +36,7 @@ check() {
 	if "$@"; then pass "$desc"; else fail "$desc"; fi
 }
 finish() {
+	echo "INFO: mounts at finish: $(wc -l </proc/self/mountinfo) (fuse: $(grep -c ' fuse' /proc/self/mountinfo))"
 	dmesg >"$S/dmesg.txt" 2>&1
 	touch "$S/done"
 	exit 0
@@ -253,6 +254,7 @@ dmesg | grep -i famfs
 
 umount $MNT
 check "umount" sh -c "! grep -q ' $MNT fuse' /proc/mounts"
+echo "INFO: mounts after the famfs-mode section: $(wc -l </proc/self/mountinfo)"
 
 # The connection's fs_dax_get() hold ended with the mount: a new mount must
 # be able to take dax0.0 again (fs_dax_get would say EBUSY otherwise).
