@@ -19,24 +19,6 @@ using namespace famfs::test;
 
 namespace {
 
-struct Replayed {
-    Device dev;
-    LogView log;
-    MetaTree tree;
-    ReplayResult result;
-    explicit Replayed(const std::string& path)
-        : dev(Device::open(path, Device::Access::ReadOnly)),
-          log(dev),
-          tree(log.superblock().daxdev.size, log.superblock().log_len),
-          result(replay(log, tree)) {}
-};
-
-bool has_issue(const MetaTree& t, IssueKind k, uint64_t index, const std::string& field) {
-    for (const Issue& i : t.issues())
-        if (i.kind == k && i.index == index && i.field == field) return true;
-    return false;
-}
-
 bool fsck_reports(const FsckReport& r, uint64_t index, const std::string& field) {
     for (const FsckProblem& p : r.problems)
         if (p.index == index && p.field == field) return true;

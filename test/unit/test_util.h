@@ -15,6 +15,7 @@
 
 #include "famfs/device.h"
 #include "famfs/fs.h"
+#include "famfs/replay.h"
 #include "famfs/uuid.h"
 
 namespace famfs::test {
@@ -152,6 +153,25 @@ inline std::string golden_image(const std::string& name) {
     std::string cmd = "xz -dc '" + src + "' > '" + out + "' && truncate -s 8G '" + out + "'";
     if (system(cmd.c_str()) != 0) throw std::runtime_error("cannot unpack " + src);
     return out;
+}
+
+// A device's log replayed into a fresh tree, as a client host would.
+struct Replayed {
+    Device dev;
+    LogView log;
+    MetaTree tree;
+    ReplayResult result;
+    explicit Replayed(const std::string& path)
+        : dev(Device::open(path, Device::Access::ReadOnly)),
+          log(dev),
+          tree(log.superblock().daxdev.size, log.superblock().log_len),
+          result(replay(log, tree)) {}
+};
+
+inline bool has_issue(const MetaTree& t, IssueKind k, uint64_t index, const std::string& field) {
+    for (const Issue& i : t.issues())
+        if (i.kind == k && i.index == index && i.field == field) return true;
+    return false;
 }
 
 }  // namespace famfs::test
