@@ -228,6 +228,19 @@ FileSpec parse_file_spec(const std::string& mode, const std::string& user,
     return spec;
 }
 
+void add_file_spec_options(CLI::App* cmd, std::string& user, std::string& group,
+                           std::string& nstrips, std::string& nbuckets, std::string& chunk) {
+    cmd->add_option("-u,--uid", user, "owner: user name or uid (default: the caller)")
+        ->type_name("USER");
+    cmd->add_option("-g,--gid", group, "group: group name or gid (default: the caller's)")
+        ->type_name("GROUP");
+    cmd->add_option("-N,--nstrips", nstrips, "strips per file (1..16)")->type_name("NSTRIPS");
+    cmd->add_option("-B,--nbuckets", nbuckets, "buckets the device is split into (<= 64)")
+        ->type_name("NBUCKETS");
+    cmd->add_option("-C,--chunksize", chunk, "interleave chunk size (e.g. 2M)")
+        ->type_name("CHUNKSIZE");
+}
+
 uint64_t parse_seed(const std::string& text) {
     const uint64_t seed = parse_u64(text, "seed");
     if (seed == 0 || seed > kMaxPatternSeed)

@@ -109,6 +109,11 @@ Ownership parse_ownership(const std::string& mode, const std::string& user,
 FileSpec parse_file_spec(const std::string& mode, const std::string& user,
                          const std::string& group, const std::string& nstrips,
                          const std::string& nbuckets, const std::string& chunk);
+// Registers -u/--uid, -g/--gid, -N/--nstrips, -B/--nbuckets, -C/--chunksize
+// (the text parse_file_spec takes) on a subcommand; -m stays per command,
+// whose default differs.
+void add_file_spec_options(CLI::App* cmd, std::string& user, std::string& group,
+                           std::string& nstrips, std::string& nbuckets, std::string& chunk);
 uint32_t parse_user(const std::string& text);   // "1001" or "bob"
 uint32_t parse_group(const std::string& text);  // "1002" or "staff"
 // A plain unsigned number (decimal or 0x hex).

@@ -417,15 +417,7 @@ void add_cp(CLI::App& app, GlobalOptions& g) {
     cmd->add_option("-m,--mode", a->mode,
                     "permission bits of created files (default: the source's)")
         ->type_name("MODE");
-    cmd->add_option("-u,--uid", a->user, "owner: user name or uid (default: the caller)")
-        ->type_name("USER");
-    cmd->add_option("-g,--gid", a->group, "group: group name or gid (default: the caller's)")
-        ->type_name("GROUP");
-    cmd->add_option("-N,--nstrips", a->nstrips, "strips per file (1..16)")->type_name("NSTRIPS");
-    cmd->add_option("-B,--nbuckets", a->nbuckets, "buckets the device is split into (<= 64)")
-        ->type_name("NBUCKETS");
-    cmd->add_option("-C,--chunksize", a->chunk, "interleave chunk size (e.g. 2M)")
-        ->type_name("CHUNKSIZE");
+    add_file_spec_options(cmd, a->user, a->group, a->nstrips, a->nbuckets, a->chunk);
     cmd->add_option("-t,--threadct", a->threads, "upstream's copy threads (accepted; one here)")
         ->type_name("N");
     cmd->add_flag("-c,--compare", a->compare,

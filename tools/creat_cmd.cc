@@ -344,15 +344,7 @@ void add_creat(CLI::App& app, GlobalOptions& g) {
                   "upstream's spelling: fill with -S SEED's pattern (a new seed without -S)");
     cmd->add_option("-m,--mode", a->mode, "permission bits, octal (default 0644)")
         ->type_name("MODE");
-    cmd->add_option("-u,--uid", a->user, "owner: user name or uid (default: the caller)")
-        ->type_name("USER");
-    cmd->add_option("-g,--gid", a->group, "group: group name or gid (default: the caller's)")
-        ->type_name("GROUP");
-    cmd->add_option("-N,--nstrips", a->nstrips, "strips per file (1..16)")->type_name("NSTRIPS");
-    cmd->add_option("-B,--nbuckets", a->nbuckets, "buckets the device is split into (<= 64)")
-        ->type_name("NBUCKETS");
-    cmd->add_option("-C,--chunksize", a->chunk, "interleave chunk size (e.g. 2M)")
-        ->type_name("CHUNKSIZE");
+    add_file_spec_options(cmd, a->user, a->group, a->nstrips, a->nbuckets, a->chunk);
     cmd->add_option_function<std::vector<std::string>>(
            "-M,--multi",
            [a](const std::vector<std::string>& v) {
