@@ -63,8 +63,12 @@ void check_reply(const Revision& rev, const std::vector<uint8_t>& r, uint64_t si
     if (h.file_type != static_cast<uint8_t>(FileType::Regular)) bug("reply carries another type");
     if (h.fmap_version != rev.fmap_version) bug("reply carries another version");
     // Every extent offset named in the reply must be one of the map's own.
-    std::vector<std::pair<uint64_t, uint64_t>> own;
-    for_each_extent(fmap, [&](uint64_t o, uint64_t l) { own.emplace_back(o, l); });
+    std::vector<SimpleExtent> own;  // with their device index
+    if (fmap.ext_type == ExtentType::Simple)
+        own.assign(fmap.se, fmap.se + std::min<uint32_t>(fmap.count, kMaxSimpleExtents));
+    else
+        own.assign(fmap.ie[0].strips,
+                   fmap.ie[0].strips + std::min<uint64_t>(fmap.ie[0].nstrips, kMaxStrips));
     // Decode the reply: simple extents follow the header, or one interleaved
     // extent header followed by its strips.
     const uint8_t* p = r.data() + sizeof h;
@@ -84,11 +88,13 @@ void check_reply(const Revision& rev, const std::vector<uint8_t>& r, uint64_t si
         SimpleExt se;
         std::memcpy(&se, p, sizeof se);
         bool found = false;
-        for (auto [o, l] : own) found |= o == se.offset && l == se.len;
+        for (const SimpleExtent& e : own)
+            found |= e.offset == se.offset && e.len == se.len && e.devindex == se.devindex;
         if (!found) bug("the reply names an extent that is not the file's");
-        if (se.devindex != 0) bug("the reply names another device");
+        if (from_tree && se.devindex != 0) bug("a map from the tree names another device");
     }
-    for (auto [o, l] : own) {
+    for (const SimpleExtent& e : own) {
+        const uint64_t o = e.offset, l = e.len;
         if (o % rev.align || l % rev.align) bug("an unaligned extent was encoded");
         if (from_tree && (o < reserved || o > dev_size || l > dev_size - o))
             bug("an extent outside the data region was encoded");
