@@ -314,6 +314,10 @@ int run_daemon(const DaemonOptions& opt) {
 
     const fuse_lowlevel_ops& ops = lowlevel_ops();
     fuse_session* se = fuse_session_new(&args, &ops, sizeof ops, &ctx);
+    // fuse_session_new re-parses the arguments into a vector it allocates
+    // (args.allocated); the session keeps nothing of it. Found by the mount
+    // tests under ASan: 28 bytes leaked per daemon.
+    fuse_opt_free_args(&args);
     if (!se) {
         spdlog::error("cannot create the FUSE session (options: {})", mount_opts);
         return 1;
