@@ -240,13 +240,26 @@ int run_daemon(const DaemonOptions& opt) {
         return 1;
     }
     std::unique_ptr<FsState> state;
+    // A device bound to fsdev_dax refuses raw mmap: the daemon reads it
+    // through its own mount's .meta files (meta_bootstrap.cc), which needs
+    // famfs mode (compat mode would need the daemon to reach file data).
+    const bool through_mount = dax_driver(opt.device) == "fsdev_dax";
+    if (through_mount && opt.famfs_mode == "off") {
+        spdlog::error("{} is bound to fsdev_dax, which only famfs mode can serve; drop famfs=off, "
+                      "or rebind it for compat mode: daxctl reconfigure-device --mode=devdax",
+                      opt.device);
+        return 1;
+    }
     try {
-        state = std::make_unique<FsState>(opt.device, opt.state);
+        state = through_mount
+                    ? std::make_unique<FsState>(opt.device, opt.state, FsState::ThroughMount{})
+                    : std::make_unique<FsState>(opt.device, opt.state);
     } catch (const famfs::Error& e) {
         spdlog::error("{}", e.what());
         return 1;
     }
-    const kernel_proto::Connection::Config kconfig = kernel_config(opt, *state);
+    kernel_proto::Connection::Config kconfig = kernel_config(opt, *state);
+    if (through_mount) kconfig.want_famfs = true;
     // Only famfs=on is judged before mounting; scanning /proc/kallsyms costs
     // ~40 ms, and INIT scans it again anyway when the mode is decided.
     if (Status st = kernel_proto::Connection::precheck(
@@ -357,13 +370,26 @@ int run_daemon(const DaemonOptions& opt) {
             spdlog::debug("invalidating inode {}: {}", ino, strerror(-rc));
     });
 
-    const std::string summary = fmt::format(
-        "{} on {}: role {}, mode {}, log index {}, {} files, {} directories", opt.device,
-        opt.mountpoint, to_string(state->role()), state->mode(), state->log_index(),
-        state->file_count(), state->dir_count());
-
     Refresher refresher(*state, opt.refresh_ms);
     std::thread ready = start_quiet_thread([&] {
+        if (state->through_mount()) {
+            try {
+                state->bootstrap(opt.mountpoint);
+            } catch (const std::exception& e) {
+                spdlog::error("{}; unmounting {}", e.what(), opt.mountpoint);
+                if (ready_fd >= 0) close(ready_fd);
+                fuse_session_exit(se);
+                // The loop waits in read(): wake it with a request of our own.
+                struct stat st;
+                (void)::stat(opt.mountpoint.c_str(), &st);
+                return;
+            }
+        }
+        const std::string summary = fmt::format(
+            "{} on {}: role {}, mode {}, log index {}, {} files, {} directories{}", opt.device,
+            opt.mountpoint, to_string(state->role()), state->mode(), state->log_index(),
+            state->file_count(), state->dir_count(),
+            state->through_mount() ? ", metadata through .meta (fsdev_dax)" : "");
         if (!mount_answers(opt.mountpoint)) {
             spdlog::error("the mount on {} did not answer within {} s", opt.mountpoint,
                           kReadyTimeout.count());
@@ -382,6 +408,17 @@ int run_daemon(const DaemonOptions& opt) {
             (void)w;
             close(ready_fd);
             detach_stdio();
+        }
+        // Through-mount serving keeps mappings of the mount (a detached
+        // clone): once the user unmounts it, drop them so the connection ends.
+        while (state->through_mount() && !fuse_session_exited(se)) {
+            if (!state->mount_still_there(opt.mountpoint)) {
+                spdlog::info("{} was unmounted; releasing the daemon's .meta mappings",
+                             opt.mountpoint);
+                state->release_mount();
+                break;
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(200));
         }
     });
 

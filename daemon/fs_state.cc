@@ -46,15 +46,40 @@ FsState::FsState(const std::string& device, const StateOptions& opt)
     // The daemon writes file data (compat mode) but never appends to the log.
     fo.access = opt.read_only ? Device::Access::ReadOnly : Device::Access::ReadWrite;
     fo.system_uuid_file = opt.system_uuid_file;
-    fs_ = Filesystem::open(device, fo);
-    coherent_ = opt.coherent.value_or(fs_->device().kind() == DeviceKind::EmulatedFile);
+    publish(Filesystem::open(device, fo));
+}
+
+FsState::FsState(const std::string& device, const StateOptions& opt, ThroughMount)
+    : device_path_(device), opt_(opt), through_mount_(true) {
+    meta_.set_read_only(opt.read_only);
+}
+
+void FsState::publish(std::unique_ptr<Filesystem> fs) {
+    fs_ = std::move(fs);
+    coherent_ = opt_.coherent.value_or(fs_->device().kind() == DeviceKind::EmulatedFile);
     set_coherent(coherent_);
     zero_copy_reads_ =
-        opt.zero_copy_reads.value_or(fs_->device().kind() == DeviceKind::EmulatedFile);
+        opt_.zero_copy_reads.value_or(fs_->device().kind() == DeviceKind::EmulatedFile);
     const Device& d = fs_->device();
     fault_guard_ = std::make_unique<DeviceFaultGuard>(d.base(), d.size());
     std::memcpy(&opened_sb_, &fs_->superblock(), sizeof opened_sb_);
     needed_size_ = std::max<uint64_t>(opened_sb_.daxdev.size, data_offset(opened_sb_.log_len));
+    meta_.set_read_only(opt_.read_only);
+    meta_.set_owner(fs_->role() == Role::Owner);
+    meta_.set_log_len(fs_->superblock().log_len);
+    {
+        std::lock_guard g(ready_mu_);
+        ready_.store(true, std::memory_order_release);
+    }
+    ready_cv_.notify_all();
+}
+
+Status FsState::wait_ready() const {
+    if (ready()) return Status::OK();
+    std::unique_lock g(ready_mu_);
+    ready_cv_.wait_for(g, std::chrono::seconds(30), [&] { return ready() || bootstrap_failed_; });
+    return ready() ? Status::OK()
+                   : Status::Error(EIO, "the filesystem is not readable through the mount yet");
 }
 
 // ---- identity and device size ---------------------------------------------------
@@ -108,6 +133,9 @@ std::string FsState::stopped_reason() const {
 }
 
 Status FsState::check_device() {
+    // Before the first replay (a bootstrap through the mount) there is no
+    // filesystem to check yet; the op's wait_ready() comes next.
+    if (!ready()) return Status::OK();
     if (!halted_.load(std::memory_order_acquire)) {
         std::string why = identity_problem();
         if (why.empty()) return Status::OK();
@@ -180,6 +208,7 @@ uint64_t FsState::log_index() const {
 // ---- refresh -------------------------------------------------------------------
 
 uint64_t FsState::refresh_if_needed() {
+    if (!ready() || released_.load(std::memory_order_acquire)) return 0;
     refresh_checks_.fetch_add(1, std::memory_order_relaxed);
     if (!check_device().ok() || !refresh_pending()) return 0;
     std::vector<uint64_t> changed;
@@ -222,6 +251,11 @@ void FsState::set_dir_invalidator(std::function<void(uint64_t ino)> invalidate) 
 Status FsState::lookup(uint64_t parent, std::string_view name, fuse_entry_param& out) {
     if (Status st = check_device(); !st.ok()) return st;
     if (name.size() > kMaxNameLen) return Status::Error(ENAMETOOLONG);
+    // .meta shadows a log entry of that name at the root (upstream's
+    // mkmeta creates it before the log is played).
+    if (MetaFiles::is_meta_name(parent, name))
+        return meta_.lookup(parent, name, out, opt_.attr_timeout, opt_.entry_timeout);
+    if (Status st = wait_ready(); !st.ok()) return st;
     for (int attempt = 0; attempt < 2; ++attempt) {
         {
             std::shared_lock g(tree_mu_);
@@ -254,6 +288,12 @@ void FsState::forget(uint64_t ino, uint64_t n) {
 Status FsState::getattr(uint64_t ino, struct stat& out) {
     if (ino != kRootIno)  // the mount point stays stat-able after a stop
         if (Status st = check_device(); !st.ok()) return st;
+    if (MetaFiles::owns(ino)) return meta_.getattr(ino, out);
+    if (!ready() && ino == kRootIno) {  // the kernel walks the root to reach .meta
+        MetaFiles::bootstrap_root_attr(out);
+        return Status::OK();
+    }
+    if (Status st = wait_ready(); !st.ok()) return st;
     std::shared_lock g(tree_mu_);
     const Node* n = node_locked(ino);
     if (!n) return Status::Error(ENOENT);
@@ -263,6 +303,8 @@ Status FsState::getattr(uint64_t ino, struct stat& out) {
 
 Status FsState::setattr(uint64_t ino, const struct stat& in, int to_set, struct stat& out) {
     if (Status st = check_device(); !st.ok()) return st;
+    if (MetaFiles::owns(ino)) return Status::Error(EPERM);
+    if (Status st = wait_ready(); !st.ok()) return st;
     {
         std::shared_lock g(tree_mu_);
         const Node* n = node_locked(ino);
@@ -302,6 +344,8 @@ Status FsState::setattr(uint64_t ino, const struct stat& in, int to_set, struct 
 
 Status FsState::opendir(uint64_t ino) {
     if (Status st = check_device(); !st.ok()) return st;
+    if (MetaFiles::owns(ino)) return ino == kMetaDirIno ? Status::OK() : Status::Error(ENOTDIR);
+    if (Status st = wait_ready(); !st.ok()) return st;
     std::shared_lock g(tree_mu_);
     const Node* n = node_locked(ino);
     if (!n) return Status::Error(ENOENT);
@@ -311,6 +355,26 @@ Status FsState::opendir(uint64_t ino) {
 Status FsState::readdir(uint64_t ino, uint64_t offset, bool plus,
                         const std::function<bool(const DirEntry&)>& emit) {
     if (Status st = check_device(); !st.ok()) return st;
+    if (MetaFiles::owns(ino)) {
+        DirEntry de{};
+        return meta_.readdir(ino, offset, [&](std::string_view name, const struct stat& st,
+                                              uint64_t child, uint64_t next) {
+            de.name = name;
+            de.next_offset = next;
+            de.attr = st;
+            std::memset(&de.entry, 0, sizeof de.entry);
+            de.entry.attr = st;
+            const bool dot = name == "." || name == "..";
+            if (plus && !dot) {
+                de.entry.ino = child;
+                de.entry.generation = 1;
+                de.entry.attr_timeout = opt_.attr_timeout;
+                de.entry.entry_timeout = opt_.entry_timeout;
+            }
+            return emit(de);
+        });
+    }
+    if (Status st = wait_ready(); !st.ok()) return st;
     // A listing from the start sees what the owner has appended meanwhile.
     if (offset == 0) refresh_if_needed();
     std::shared_lock g(tree_mu_);
@@ -332,12 +396,28 @@ Status FsState::readdir(uint64_t ino, uint64_t offset, bool plus,
         const Node* parent = node_locked(dir->parent);
         if (!emit_dot("..", parent ? *parent : *dir, 2)) return Status::OK();
     }
-    for (uint64_t i = offset > kFirstChildCookie ? offset - kFirstChildCookie : 0;
+    // The root lists .meta right after "..", so its children's cookies are
+    // one higher than other directories'.
+    const bool root = ino == kRootIno;
+    const uint64_t first_child_cookie = kFirstChildCookie + (root ? 1 : 0);
+    if (root && offset < 3) {
+        de.name = kMetaDirName;
+        de.next_offset = 3;
+        (void)meta_.getattr(kMetaDirIno, de.attr);  // the directory always exists
+        std::memset(&de.entry, 0, sizeof de.entry);
+        if (plus)
+            (void)meta_.lookup(kRootIno, kMetaDirName, de.entry, opt_.attr_timeout,
+                               opt_.entry_timeout);
+        de.entry.attr = de.attr;
+        if (!emit(de)) return Status::OK();
+    }
+    for (uint64_t i = offset > first_child_cookie ? offset - first_child_cookie : 0;
          i < dir->children.size(); ++i) {
         const Node* c = node_locked(dir->children[i]);
         if (!c) continue;
+        if (root && c->name == kMetaDirName) continue;  // shadowed by .meta
         de.name = c->name;
-        de.next_offset = i + kFirstChildCookie + 1;
+        de.next_offset = i + first_child_cookie + 1;
         if (plus) {
             fill_entry_locked(*c, de.entry);
             de.attr = de.entry.attr;
@@ -352,6 +432,8 @@ Status FsState::readdir(uint64_t ino, uint64_t offset, bool plus,
 
 Status FsState::open(uint64_t ino, int flags) {
     if (Status st = check_device(); !st.ok()) return st;
+    if (MetaFiles::owns(ino)) return meta_.open(ino, flags);
+    if (Status st = wait_ready(); !st.ok()) return st;
     std::shared_lock g(tree_mu_);
     const Node* n = node_locked(ino);
     if (!n) return Status::Error(ENOENT);
@@ -369,6 +451,8 @@ Status FsState::open(uint64_t ino, int flags) {
 Status FsState::read(uint64_t ino, uint64_t off, size_t len, std::vector<iovec>& out) {
     if (Status st = check_device(); !st.ok()) return st;
     out.clear();
+    if (Status st = wait_ready(); !st.ok()) return st;
+    if (MetaFiles::owns(ino)) return meta_read(ino, off, len, out);
     std::shared_lock g(tree_mu_);
     const Node* n = node_locked(ino);
     if (!n) return Status::Error(ENOENT);
@@ -393,6 +477,8 @@ Status FsState::write(uint64_t ino, uint64_t off, const void* buf, size_t len,
     if (Status st = check_device(); !st.ok()) return st;
     written = 0;
     if (opt_.read_only) return Status::Error(EROFS);
+    if (Status st = wait_ready(); !st.ok()) return st;
+    if (MetaFiles::owns(ino)) return meta_write(ino, off, buf, len, written);
     const Node* n;
     {
         std::shared_lock g(tree_mu_);
@@ -415,6 +501,7 @@ Status FsState::write(uint64_t ino, uint64_t off, const void* buf, size_t len,
 Status FsState::statfs(struct statvfs& out) {
     if (Status st = check_device(); !st.ok()) return st;
     std::memset(&out, 0, sizeof out);
+    if (Status st = wait_ready(); !st.ok()) return st;
     std::shared_lock g(tree_mu_);
     const MetaTree& t = fs_->tree();
     Allocator a = fs_->allocator_snapshot();
@@ -433,6 +520,8 @@ Status FsState::statfs(struct statvfs& out) {
 }
 
 Status FsState::getxattr(uint64_t ino, std::string_view name, std::string& value) {
+    if (MetaFiles::owns(ino)) return Status::Error(ENODATA);
+    if (Status st = wait_ready(); !st.ok()) return st;
     if (name == kStatsXattr && ino == kRootIno) {
         value = stats_json();  // also after a stop: it says why
         return Status::OK();
@@ -465,6 +554,9 @@ Status FsState::getxattr(uint64_t ino, std::string_view name, std::string& value
 
 Status FsState::listxattr(uint64_t ino, std::string& names) {
     if (Status st = check_device(); !st.ok()) return st;
+    names.clear();
+    if (MetaFiles::owns(ino)) return Status::OK();
+    if (Status st = wait_ready(); !st.ok()) return st;
     std::shared_lock g(tree_mu_);
     const Node* n = node_locked(ino);
     if (!n) return Status::Error(ENOENT);
@@ -476,6 +568,11 @@ Status FsState::listxattr(uint64_t ino, std::string& names) {
 
 Status FsState::access(uint64_t ino, int mask) {
     if (Status st = check_device(); !st.ok()) return st;
+    if (MetaFiles::owns(ino)) {
+        struct stat st;
+        return meta_.getattr(ino, st);  // permission bits are the kernel's
+    }
+    if (Status st = wait_ready(); !st.ok()) return st;
     std::shared_lock g(tree_mu_);
     const Node* n = node_locked(ino);
     if (!n) return Status::Error(ENOENT);
@@ -485,6 +582,8 @@ Status FsState::access(uint64_t ino, int mask) {
 
 Status FsState::fmap_for(uint64_t ino, kernel_proto::FmapInfo& out) {
     if (Status st = check_device(); !st.ok()) return st;
+    if (MetaFiles::owns(ino)) return meta_.fmap(ino, out);
+    if (Status st = wait_ready(); !st.ok()) return st;
     for (int attempt = 0; attempt < 2; ++attempt) {
         {
             std::shared_lock g(tree_mu_);
@@ -538,7 +637,40 @@ size_t FsState::dir_count() const {
     return fs_->tree().dir_count();
 }
 
-bool FsState::device_is_dax() const { return fs_->device().kind() == DeviceKind::DaxDevice; }
+bool FsState::device_is_dax() const {
+    return through_mount_ || fs_->device().kind() == DeviceKind::DaxDevice;
+}
+
+// ---- .meta files in compat mode (meta_files.h) -------------------------------------
+
+Status FsState::meta_read(uint64_t ino, uint64_t off, size_t len, std::vector<iovec>& out) {
+    uint64_t base = 0, size = 0;
+    if (Status st = meta_.region(ino, base, size); !st.ok()) return st;
+    if (off >= size || len == 0) return Status::OK();
+    const uint64_t n = std::min<uint64_t>(len, size - off);
+    uint8_t* p = fs_->device().base() + base + off;
+    if (!coherent_) invalidate(p, n);
+    out.push_back({p, n});
+    bytes_read_.fetch_add(n, std::memory_order_relaxed);
+    return Status::OK();
+}
+
+Status FsState::meta_write(uint64_t ino, uint64_t off, const void* buf, size_t len,
+                           size_t& written) {
+    uint64_t base = 0, size = 0;
+    if (Status st = meta_.region(ino, base, size); !st.ok()) return st;
+    // Whoever holds it open for writing passed open(); check again anyway.
+    if (Status st = meta_.open(ino, O_WRONLY); !st.ok()) return st;
+    if (len == 0) return Status::OK();
+    if (off >= size) return Status::Error(EFBIG);
+    const uint64_t n = std::min<uint64_t>(len, size - off);
+    uint8_t* p = fs_->device().base() + base + off;
+    std::memcpy(p, buf, n);
+    if (!coherent_) flush(p, n);
+    written = n;
+    bytes_written_.fetch_add(n, std::memory_order_relaxed);
+    return Status::OK();
+}
 
 std::string FsState::stats_json() const {
     nlohmann::json j;

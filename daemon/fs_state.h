@@ -20,6 +20,7 @@
 #include <array>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -34,6 +35,7 @@
 #include "device_fault.h"
 #include "famfs/fs.h"
 #include "kernel_proto_fmap.h"
+#include "meta_files.h"
 #include "state_options.h"
 #include "status.h"
 
@@ -86,6 +88,22 @@ public:
     // Opens and replays the device. Throws famfs::Error (one-line message) if
     // it is not a famfs device or cannot be opened.
     FsState(const std::string& device, const StateOptions& opt);
+
+    // For a device bound to fsdev_dax (no raw mmap): nothing is opened yet.
+    // Until bootstrap() (meta_bootstrap.cc) has read the superblock and log
+    // through this daemon's own mount, only the root and .meta are served and
+    // other requests wait for it (see docs/daemon.md, "fsdev_dax devices").
+    struct ThroughMount {};
+    FsState(const std::string& device, const StateOptions& opt, ThroughMount);
+    // Runs on a thread other than the session loop's, after the mount is up.
+    // Throws famfs::Error (one line) if the device is not a famfs device.
+    void bootstrap(const std::string& mountpoint);
+    bool through_mount() const { return through_mount_; }
+    // After bootstrap: whether `mountpoint` is still this daemon's mount, and,
+    // once it is not (the user unmounted it), dropping the daemon's own
+    // mappings of it so the connection can end (meta_bootstrap.cc).
+    bool mount_still_there(const std::string& mountpoint) const;
+    void release_mount();
 
     // ---- ops -------------------------------------------------------------
     Status lookup(uint64_t parent, std::string_view name, fuse_entry_param& out);
@@ -178,13 +196,29 @@ private:
     void fill_attr_locked(const Node& n, struct stat& st) const;
     void fill_entry_locked(const Node& n, fuse_entry_param& e) const;
     void ref_locked(uint64_t ino, uint64_t n = 1);
+    // OK once the tree is there (at once, except while bootstrapping through
+    // the mount: then waits for bootstrap(); EIO if it failed).
+    Status wait_ready() const;
+    bool ready() const { return ready_.load(std::memory_order_acquire); }
+    void publish(std::unique_ptr<Filesystem> fs);  // end of construction or bootstrap
+    Status meta_read(uint64_t ino, uint64_t off, size_t len, std::vector<iovec>& out);
+    Status meta_write(uint64_t ino, uint64_t off, const void* buf, size_t len, size_t& written);
     bool refresh_pending() const;
     std::string identity_problem();
     void halt(const std::string& why);
 
     std::string device_path_;
     StateOptions opt_;
-    std::unique_ptr<Filesystem> fs_;
+    std::unique_ptr<Filesystem> fs_;  // set once, before ready_ (publish)
+    MetaFiles meta_;                  // .meta/.superblock, .meta/.log
+    bool through_mount_ = false;
+    std::atomic<bool> ready_{false};
+    mutable std::mutex ready_mu_;
+    mutable std::condition_variable ready_cv_;
+    bool bootstrap_failed_ = false;  // under ready_mu_
+    int tree_fd_ = -1;       // the detached clone of the mount (open_tree)
+    dev_t mount_dev_ = 0;    // st_dev of the mount point while mounted
+    std::atomic<bool> released_{false};
     bool coherent_ = false;
     bool zero_copy_reads_ = false;
     const kernel_proto::Connection* conn_ = nullptr;

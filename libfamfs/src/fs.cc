@@ -74,7 +74,9 @@ Uuid mkfs(Device& dev, const MkfsOptions& opt) {
 }
 
 std::unique_ptr<Filesystem> Filesystem::open(const std::string& device_path, const Options& opt) {
-    Device dev = Device::open(device_path, opt.access);
+    Device dev = opt.through_mount.empty()
+                     ? Device::open(device_path, opt.access)
+                     : Device::open_through_mount(device_path, opt.through_mount, opt.access);
     std::unique_ptr<Filesystem> fs(
         new Filesystem(std::move(dev), system_uuid_path(opt.system_uuid_file)));
     fs->opened_sb_ = fs->superblock();
