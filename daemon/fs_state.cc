@@ -133,8 +133,8 @@ std::string FsState::stopped_reason() const {
 }
 
 Status FsState::check_device() {
-    // Before the first replay (a bootstrap through the mount) there is no
-    // filesystem to check yet; the op's wait_ready() comes next.
+    // Bootstrapping through the mount (meta_bootstrap.cc): nothing is mapped
+    // yet; the .meta answers need no device, the rest waits in wait_ready().
     if (!ready()) return Status::OK();
     if (!halted_.load(std::memory_order_acquire)) {
         std::string why = identity_problem();
@@ -286,14 +286,14 @@ void FsState::forget(uint64_t ino, uint64_t n) {
 }
 
 Status FsState::getattr(uint64_t ino, struct stat& out) {
-    if (ino != kRootIno)  // the mount point stays stat-able after a stop
-        if (Status st = check_device(); !st.ok()) return st;
     if (MetaFiles::owns(ino)) return meta_.getattr(ino, out);
     if (!ready() && ino == kRootIno) {  // the kernel walks the root to reach .meta
         MetaFiles::bootstrap_root_attr(out);
         return Status::OK();
     }
     if (Status st = wait_ready(); !st.ok()) return st;
+    if (ino != kRootIno)  // the mount point stays stat-able after a stop
+        if (Status st = check_device(); !st.ok()) return st;
     std::shared_lock g(tree_mu_);
     const Node* n = node_locked(ino);
     if (!n) return Status::Error(ENOENT);
@@ -302,9 +302,9 @@ Status FsState::getattr(uint64_t ino, struct stat& out) {
 }
 
 Status FsState::setattr(uint64_t ino, const struct stat& in, int to_set, struct stat& out) {
-    if (Status st = check_device(); !st.ok()) return st;
     if (MetaFiles::owns(ino)) return Status::Error(EPERM);
     if (Status st = wait_ready(); !st.ok()) return st;
+    if (Status st = check_device(); !st.ok()) return st;
     {
         std::shared_lock g(tree_mu_);
         const Node* n = node_locked(ino);
@@ -343,9 +343,9 @@ Status FsState::setattr(uint64_t ino, const struct stat& in, int to_set, struct 
 }
 
 Status FsState::opendir(uint64_t ino) {
-    if (Status st = check_device(); !st.ok()) return st;
     if (MetaFiles::owns(ino)) return ino == kMetaDirIno ? Status::OK() : Status::Error(ENOTDIR);
     if (Status st = wait_ready(); !st.ok()) return st;
+    if (Status st = check_device(); !st.ok()) return st;
     std::shared_lock g(tree_mu_);
     const Node* n = node_locked(ino);
     if (!n) return Status::Error(ENOENT);
@@ -354,7 +354,6 @@ Status FsState::opendir(uint64_t ino) {
 
 Status FsState::readdir(uint64_t ino, uint64_t offset, bool plus,
                         const std::function<bool(const DirEntry&)>& emit) {
-    if (Status st = check_device(); !st.ok()) return st;
     if (MetaFiles::owns(ino)) {
         DirEntry de{};
         return meta_.readdir(ino, offset, [&](std::string_view name, const struct stat& st,
@@ -375,6 +374,7 @@ Status FsState::readdir(uint64_t ino, uint64_t offset, bool plus,
         });
     }
     if (Status st = wait_ready(); !st.ok()) return st;
+    if (Status st = check_device(); !st.ok()) return st;
     // A listing from the start sees what the owner has appended meanwhile.
     if (offset == 0) refresh_if_needed();
     std::shared_lock g(tree_mu_);
@@ -431,9 +431,9 @@ Status FsState::readdir(uint64_t ino, uint64_t offset, bool plus,
 }
 
 Status FsState::open(uint64_t ino, int flags) {
-    if (Status st = check_device(); !st.ok()) return st;
     if (MetaFiles::owns(ino)) return meta_.open(ino, flags);
     if (Status st = wait_ready(); !st.ok()) return st;
+    if (Status st = check_device(); !st.ok()) return st;
     std::shared_lock g(tree_mu_);
     const Node* n = node_locked(ino);
     if (!n) return Status::Error(ENOENT);
@@ -553,10 +553,10 @@ Status FsState::getxattr(uint64_t ino, std::string_view name, std::string& value
 }
 
 Status FsState::listxattr(uint64_t ino, std::string& names) {
-    if (Status st = check_device(); !st.ok()) return st;
     names.clear();
     if (MetaFiles::owns(ino)) return Status::OK();
     if (Status st = wait_ready(); !st.ok()) return st;
+    if (Status st = check_device(); !st.ok()) return st;
     std::shared_lock g(tree_mu_);
     const Node* n = node_locked(ino);
     if (!n) return Status::Error(ENOENT);
@@ -567,12 +567,12 @@ Status FsState::listxattr(uint64_t ino, std::string& names) {
 }
 
 Status FsState::access(uint64_t ino, int mask) {
-    if (Status st = check_device(); !st.ok()) return st;
     if (MetaFiles::owns(ino)) {
         struct stat st;
         return meta_.getattr(ino, st);  // permission bits are the kernel's
     }
     if (Status st = wait_ready(); !st.ok()) return st;
+    if (Status st = check_device(); !st.ok()) return st;
     std::shared_lock g(tree_mu_);
     const Node* n = node_locked(ino);
     if (!n) return Status::Error(ENOENT);
@@ -581,9 +581,9 @@ Status FsState::access(uint64_t ino, int mask) {
 }
 
 Status FsState::fmap_for(uint64_t ino, kernel_proto::FmapInfo& out) {
-    if (Status st = check_device(); !st.ok()) return st;
     if (MetaFiles::owns(ino)) return meta_.fmap(ino, out);
     if (Status st = wait_ready(); !st.ok()) return st;
+    if (Status st = check_device(); !st.ok()) return st;
     for (int attempt = 0; attempt < 2; ++attempt) {
         {
             std::shared_lock g(tree_mu_);

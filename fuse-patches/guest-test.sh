@@ -28,6 +28,12 @@ check() {
 	if "$@"; then pass "$desc"; else fail "$desc"; fi
 }
 finish() {
+	# Diagnostics for the post-test stall (init's sync/umount after a
+	# famfs-mode run): what is left, and whether sync itself returns.
+	info "at finish: $(timeout 20 cat /proc/mounts | wc -l) mounts, $(pgrep -c -x famfs-fused) famfs-fused processes"
+	local t0=$(date +%s)
+	timeout 30 sync
+	info "sync at finish: rc $? after $(($(date +%s) - t0)) s"
 	dmesg >"$S/dmesg.txt" 2>&1
 	touch "$S/done"
 	exit 0

@@ -67,7 +67,13 @@ Device Device::open_through_mount(const std::string& path, const std::string& mo
     if (d.fd_ < 0) fail(errno, "cannot open device {}: {}", path, std::strerror(errno));
     struct stat st;
     if (fstat(d.fd_, &st) != 0) fail_errno("stat " + path);
-    d.size_ = S_ISCHR(st.st_mode) ? dax_size_of(st.st_rdev, d.align_) : 0;
+    if (S_ISCHR(st.st_mode)) {
+        d.size_ = dax_size_of(st.st_rdev, d.align_);
+    } else if (S_ISREG(st.st_mode)) {  // an emulated device (tests: a compat mount)
+        d.kind_ = DeviceKind::EmulatedFile;
+        d.size_ = static_cast<uint64_t>(st.st_size);
+        d.align_ = static_cast<uint64_t>(st.st_blksize);
+    }
     if (d.size_ < kLogOffset + kAllocUnit)
         fail(ENODEV, "{} is not a DAX device of a usable size", path);
 

@@ -207,3 +207,17 @@ TEST_CASE("through-mount state before bootstrap: the root and .superblock only")
     CHECK(s.fmap_for(kMetaLogIno, info).err() == ENOENT);
     CHECK(s.refresh_if_needed() == 0);
 }
+
+TEST_CASE(".meta at the root is reserved: creations there are refused, old entries shadowed") {
+    MetaFixture f;
+    auto fs = f.open_owner();
+    CHECK_THROWS_WITH(fs->create_file({".meta", 4096}), Catch::Contains("reserved"));
+    CHECK_THROWS_WITH(fs->create_file({".meta/x", 4096}), Catch::Contains("reserved"));
+    famfs::DirSpec d;
+    d.relpath = ".meta/sub";
+    CHECK_THROWS_WITH(fs->mkdir_p(d), Catch::Contains("reserved"));
+    CHECK(fs->tree().next_index() == 0);  // nothing was appended
+    d.relpath = "a";
+    fs->mkdir_p(d);
+    fs->create_file({"a/.meta", 4096});  // only the root's name is reserved
+}

@@ -21,7 +21,7 @@ C=$W/client
 mkdir -p "$M" "$C"
 chmod 755 "$W"
 
-"$FAMFS" mkfs --emulate 64M "$DEV" >/dev/null || { echo "FAIL: mkfs"; exit 1; }
+"$FAMFS" mkfs --emulate 3G "$DEV" >/dev/null || { echo "FAIL: mkfs"; exit 1; }
 "$FAMFS" --device "$DEV" creat -s 3M -S 11 before >/dev/null
 check "owner mount" mount_famfs "$DEV" "$M"
 FAMFS_SYSTEM_UUID_FILE=$CLIENT_UUID check "client mount" mount_famfs "$DEV" "$C"
@@ -62,5 +62,14 @@ check_fails "chmod of .meta/.log refused" chmod 666 "$M/.meta/.log"
 check "root on the owner may open .meta/.log for writing (the CLI's append path)" \
     bash -c "exec 3<>'$M/.meta/.log'"
 check "fsck of the mounted filesystem is clean" "$FAMFS" fsck "$M"
+
+# ---- libfamfs through the mount (what the CLI does on an fsdev_dax device) --------
+"$FAMFS" creat -s 7M -S 21 -N 2 -B 2 -C 2m "$M/striped" >/dev/null
+if [ -n "${THROUGH_MOUNT_CHECK:-}" ]; then
+    check "superblock, log and a striped file's data reached through .meta and the mount" \
+        "$THROUGH_MOUNT_CHECK" "$DEV" "$M" striped 21
+    check "... and a simple file's" "$THROUGH_MOUNT_CHECK" "$DEV" "$M" before 11
+    check_fails "... and a wrong seed is caught" "$THROUGH_MOUNT_CHECK" "$DEV" "$M" before 12
+fi
 
 summary

@@ -202,7 +202,7 @@ manifest() {
         rel=${f#"$MNT"/}
         read -r sum size _ < <(vmtool sum "$f") || sum=ERROR
         echo "$rel ${SEEDS[$rel]:--} $sum ${size:-0}" >>"$out"
-    done < <(T find "$MNT" -type f | LC_ALL=C sort)
+    done < <(T find "$MNT" -path "$MNT/.meta" -prune -o -type f -print | LC_ALL=C sort)  # .meta: the log itself
 }
 declare -A SEEDS
 
