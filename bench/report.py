@@ -25,6 +25,7 @@ PATH_NAMES = {
     "compat": "famfs compat",
     "direct": "famfs run",
     "famfs": "famfs",
+    "famfs-device": "famfs --device",
     "raw-hugetlbfs": "raw (hugetlbfs)",
     "direct-hugetlbfs": "famfs run (hugetlbfs)",
     "empty-log": "empty log",
@@ -122,8 +123,9 @@ def rows(results):
             if path == lim or not s:
                 continue
             label = fig["label"]
-            if path in fig.get("partial", {}):
-                label += f" (first {fig['partial'][path]:,}: time budget)"
+            if fig.get("partial"):
+                label += " (time budget: " + ", ".join(
+                    f"{PATH_NAMES.get(p, p)} did {n:,}" for p, n in fig["partial"].items()) + ")"
             out.append({
                 "figure": label,
                 "id": fig["id"],
@@ -144,8 +146,9 @@ def rows(results):
 
 
 COLUMNS = ["tmpfs", "passthrough", "compat", "direct", "raw-hugetlbfs", "direct-hugetlbfs",
-           "famfs", "clients"]
-GOAL_ABBREV = {"compat": "compat", "direct": "run", "famfs": "famfs", "clients": "clients",
+           "famfs", "famfs-device", "clients"]
+GOAL_ABBREV = {"compat": "compat", "direct": "run", "famfs": "famfs", "famfs-device": "--device",
+               "clients": "clients",
                "direct-hugetlbfs": "run/htlb"}
 
 

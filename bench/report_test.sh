@@ -67,7 +67,7 @@ check "goals: compat above tmpfs" grep -qF "compat: >= tmpfs" <<<"$(row 'mmap st
 check "time: ratio is limit/figure (0.2/0.5, best 0.1/0.4)" has "0.400 (0.250) ±40%"
 check "time: beats the passthrough peer" grep -qF "famfs: >= passthrough_ll" <<<"$(row 'ls -l of 10,000')"
 check "time: the limit's median is shown with its unit" has "tmpfs: 0.200 s"
-check "partial series named" has "creat 10,000 files (first 123: time budget)"
+check "partial series named" has "creat 10,000 files (time budget: famfs did 123)"
 check "ratio goal met at 0.95" grep -qF "famfs: tmpfs speed (>= 0.9)" <<<"$(row 'creat 10,000')"
 check "p99 goal met at p99 99 ms" grep -qF "clients: p99 < 100 ms" <<<"$(row 'visible fast')"
 check "p99 goal missed at p99 150 ms" grep -qF "clients: none" <<<"$(row 'visible slow')"
