@@ -221,6 +221,7 @@ def plots(results, outdir):
     written = []
     order = ["direct", "compat", "passthrough", "tmpfs", "direct-hugetlbfs", "raw-hugetlbfs"]
     colors = {"direct": "tab:green", "compat": "tab:red", "passthrough": "tab:orange",
+              "famfs": "tab:red", "famfs-device": "tab:pink", "clients": "tab:purple",
               "tmpfs": "tab:blue", "raw": "black", "direct-hugetlbfs": "tab:olive",
               "raw-hugetlbfs": "tab:gray"}
 
@@ -289,7 +290,8 @@ def plots(results, outdir):
     # 3. metadata: ratio to the limit (tmpfs, or the empty log / the owner).
     meta = [f for f in results["figures"] if f["group"] == "meta"]
     if meta:
-        fig, ax = plt.subplots(figsize=(10, 4.5))
+        nbars = sum(len([p for p in f["paths"] if p != f["limit"]]) for f in meta)
+        fig, ax = plt.subplots(figsize=(11, 0.26 * nbars + 1.2))
         labels, i = [], 0
         for f in meta:
             for p in f["paths"]:
@@ -300,10 +302,10 @@ def plots(results, outdir):
                     continue
                 ax.barh(i, r, color=colors.get(p, "tab:purple"))
                 ax.text(r, i, f" {fmt(r)}", va="center", fontsize=7)
-                labels.append(f"{f['label']} - {PATH_NAMES.get(p, p)}")
+                labels.append(f"{f['label'].split(':')[0]} - {PATH_NAMES.get(p, p)}")
                 i += 1
         ax.set_yticks(range(len(labels)))
-        ax.set_yticklabels(labels, fontsize=7)
+        ax.set_yticklabels(labels, fontsize=8)
         ax.invert_yaxis()
         ax.set_xscale("log")
         ax.axvline(1.0, color="black", lw=0.8)
