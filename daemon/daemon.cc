@@ -22,6 +22,7 @@
 #include <thread>
 
 #include "famfs/error.h"
+#include "control_socket.h"
 #include "famfs/mountinfo.h"
 #include "kernel_proto_session.h"
 #include "ops.h"
@@ -351,6 +352,8 @@ int run_daemon(const DaemonOptions& opt) {
         state->file_count(), state->dir_count());
 
     Refresher refresher(*state, opt.refresh_ms);
+    // The owner's creation channel for the CLI (control_socket.h).
+    ControlServer control(*state, opt.mountpoint, opt.device);
     std::thread ready = start_quiet_thread([&] {
         if (!mount_answers(opt.mountpoint)) {
             spdlog::error("the mount on {} did not answer within {} s", opt.mountpoint,
@@ -393,6 +396,7 @@ int run_daemon(const DaemonOptions& opt) {
     else
         spdlog::error("session loop failed: {}; unmounting {}", std::strerror(-rc), opt.mountpoint);
     refresher.stop();
+    control.stop();
     // Unmount before joining: a readiness probe still waiting on the mount
     // is released by the unmount.
     fuse_session_unmount(se);

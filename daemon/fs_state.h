@@ -153,6 +153,8 @@ public:
     double attr_timeout() const { return opt_.attr_timeout; }
 
 private:
+    friend class ControlServer;  // control_socket.cc: creations for the CLI (one batch at a time)
+
     struct AttrOverride {
         std::optional<uint32_t> mode, uid, gid;
         std::optional<timespec> atime, mtime, ctime;

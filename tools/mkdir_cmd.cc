@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "cli.h"
+#include "stager.h"
 
 namespace famfs::cli {
 
@@ -39,16 +40,16 @@ int run_mkdir(const GlobalOptions& g, const MkdirArgs& a) {
         require_writable_mount(t);
         rel.push_back(t.relpath);
     }
-    auto fs = open_fs(g, device, /*writable=*/true);
+    auto st = open_stager(g, where, rel.size());
     std::vector<bool> needed;
     {
-        auto batch = fs->batch();  // all paths are checked before any is created
+        // all paths are checked before any is created
         for (const std::string& r : rel) {
             DirSpec spec = base;
             spec.relpath = r;
-            needed.push_back(batch.mkdir(spec, a.parents, a.parents));
+            needed.push_back(st->mkdir(spec, a.parents, a.parents));
         }
-        batch.commit();
+        st->commit();
     }
     std::string last_new;
     for (size_t i = 0; i < rel.size(); ++i) {
