@@ -157,7 +157,12 @@ void ControlServer::run() {
             spdlog::warn("creation channel: refused uid {} (pid {}): only root and uid {} may "
                          "create through this daemon",
                          cred.uid, cred.pid, ::geteuid());
+            // Answer the first request (closing with it unread would reset
+            // the connection before the caller reads why).
+            timeval tv{1, 0};
+            ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
             try {
+                (void)recv_msg(fd);
                 send_msg(fd, unavailable("only root and the mount's owner may use this channel"));
             } catch (const Error&) {
             }
