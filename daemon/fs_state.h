@@ -180,6 +180,12 @@ private:
 
     std::unordered_map<uint64_t, AttrOverride> overrides_;
 
+    // statfs's free-space map, marked up to files_in_log_order()[statfs_files_];
+    // taken after tree_mu_ (shared), never before.
+    std::mutex statfs_mu_;
+    std::optional<Allocator> statfs_alloc_;
+    size_t statfs_files_ = 0;
+
     mutable std::mutex lookup_mu_;  // nlookup_; taken after tree_mu_, never before
     std::unordered_map<uint64_t, uint64_t> nlookup_;
 
