@@ -244,6 +244,11 @@ void ControlServer::serve(int fd) {
                                                 : "the daemon has the device read-only");
                         break;
                     }
+                    // A device that no longer holds this filesystem (re-formatted,
+                    // shrunk: FsState stopped serving) is not written to.
+                    if (!state_.check_device().ok())
+                        fail(EIO, "the mount's daemon stopped serving {}: {}", fs.device().path(),
+                             state_.stopped_reason());
                     // Wait for the device lock before blocking readers.
                     DeviceLock lock(fs.device());
                     std::unique_lock g(state_.tree_mu_);

@@ -25,6 +25,7 @@
 #include "control_socket.h"
 #include "famfs/mountinfo.h"
 #include "kernel_proto_session.h"
+#include "mount_lock.h"
 #include "ops.h"
 
 namespace famfs::daemon {
@@ -227,7 +228,14 @@ int run_daemon(const DaemonOptions& opt) {
     setup_logging(opt);
 
     // Everything that can be wrong with the request is checked before the
-    // mount exists, so a failure never leaves a mount behind.
+    // mount exists, so a failure never leaves a mount behind. The lock makes
+    // the check and the mount one step for concurrent mounts of one point.
+    MountPointLock mount_lock;
+    if (Status st = mount_lock.acquire(opt.mountpoint, kReadyTimeout + std::chrono::seconds(10));
+        !st.ok()) {
+        spdlog::error("{}", st.message());
+        return 1;
+    }
     if (Status st = check_mountpoint(opt.mountpoint); !st.ok()) {
         spdlog::error("{}", st.message());
         return 1;
@@ -307,6 +315,10 @@ int run_daemon(const DaemonOptions& opt) {
 
     const fuse_lowlevel_ops& ops = lowlevel_ops();
     fuse_session* se = fuse_session_new(&args, &ops, sizeof ops, &ctx);
+    // fuse_session_new re-parses the arguments into a vector it allocates
+    // (args.allocated); the session keeps nothing of it. Found by the mount
+    // tests under ASan: 28 bytes leaked per daemon.
+    fuse_opt_free_args(&args);
     if (!se) {
         spdlog::error("cannot create the FUSE session (options: {})", mount_opts);
         return 1;
@@ -363,6 +375,7 @@ int run_daemon(const DaemonOptions& opt) {
             return;
         }
         set_read_ahead(opt.mountpoint, opt.read_ahead_kb);
+        mount_lock.release();  // the mount table now answers the next check
         spdlog::info("serving {}", summary);
         sd_notifyf(0, "READY=1\nSTATUS=serving %s", summary.c_str());
         if (ready_fd >= 0) {

@@ -1,6 +1,7 @@
 #include "fs_state.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
@@ -9,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 #include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
 
 #include "famfs/cache.h"
 #include "famfs/error.h"
@@ -54,6 +56,69 @@ FsState::FsState(const std::string& device, const StateOptions& opt)
     set_coherent(coherent_);
     zero_copy_reads_ =
         opt.zero_copy_reads.value_or(fs_->device().kind() == DeviceKind::EmulatedFile);
+    const Device& d = fs_->device();
+    fault_guard_ = std::make_unique<DeviceFaultGuard>(d.base(), d.size());
+    std::memcpy(&opened_sb_, &fs_->superblock(), sizeof opened_sb_);
+    needed_size_ = std::max<uint64_t>(opened_sb_.daxdev.size, data_offset(opened_sb_.log_len));
+}
+
+// ---- identity and device size ---------------------------------------------------
+
+std::string FsState::identity_problem() {
+    const Device& d = fs_->device();
+    auto faulted = [&] {
+        return fmt::format("{}: the device shrank under the mount (SIGBUS in its mapping)", d.path());
+    };
+    if (fault_guard_->faulted()) return faulted();
+    bool suspect = false;
+    if (d.kind() == DeviceKind::EmulatedFile) {
+        struct stat st;
+        suspect = fstat(d.fd(), &st) != 0 || static_cast<uint64_t>(st.st_size) < needed_size_;
+    } else {
+        // libdaxctl walks sysfs: re-read a dax device's size now and then.
+        timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        const int64_t now = ts.tv_sec * 1000000000LL + ts.tv_nsec;
+        int64_t last = last_size_check_ns_.load(std::memory_order_relaxed);
+        if (now - last >= 100000000LL &&
+            last_size_check_ns_.compare_exchange_strong(last, now, std::memory_order_relaxed))
+            suspect = true;
+    }
+    if (!suspect) {
+        // The superblock's bytes as opened: a re-format changes the fs uuid
+        // and crc, damage the crc. 200 bytes, so cheap enough for every op.
+        if (!coherent_) invalidate(d.base(), sizeof opened_sb_);
+        suspect = std::memcmp(d.base(), &opened_sb_, sizeof opened_sb_) != 0;
+        if (fault_guard_->faulted()) return faulted();
+    }
+    if (!suspect) return {};
+    std::string why = fs_->check_identity();
+    if (why.empty() && fault_guard_->faulted()) return faulted();
+    return why;  // "" also when only bytes no check covers changed
+}
+
+void FsState::halt(const std::string& why) {
+    std::lock_guard g(halt_mu_);
+    if (halted_.load(std::memory_order_relaxed)) return;
+    halt_reason_ = why;
+    halted_.store(true, std::memory_order_release);
+    spdlog::error("stopped serving: {}; every request now fails with EIO (unmount, then mount "
+                  "the device again)",
+                  why);
+}
+
+std::string FsState::stopped_reason() const {
+    std::lock_guard g(halt_mu_);
+    return halt_reason_;
+}
+
+Status FsState::check_device() {
+    if (!halted_.load(std::memory_order_acquire)) {
+        std::string why = identity_problem();
+        if (why.empty()) return Status::OK();
+        halt(why);
+    }
+    return Status::Error(EIO);
 }
 
 // ---- helpers (caller holds tree_mu_) ----------------------------------------
@@ -121,7 +186,7 @@ uint64_t FsState::log_index() const {
 
 uint64_t FsState::refresh_if_needed() {
     refresh_checks_.fetch_add(1, std::memory_order_relaxed);
-    if (!refresh_pending()) return 0;
+    if (!check_device().ok() || !refresh_pending()) return 0;
     std::vector<uint64_t> changed;
     ReplayResult r;
     {
@@ -145,6 +210,8 @@ uint64_t FsState::refresh_if_needed() {
             }
         }
     }
+    // A shrink while replaying read zeros (a torn tail to replay): stop.
+    if (!check_device().ok()) return 0;
     std::sort(changed.begin(), changed.end());
     changed.erase(std::unique(changed.begin(), changed.end()), changed.end());
     for (uint64_t ino : changed) invalidate_dir_(ino);
@@ -158,6 +225,7 @@ void FsState::set_dir_invalidator(std::function<void(uint64_t ino)> invalidate) 
 // ---- ops -----------------------------------------------------------------------
 
 Status FsState::lookup(uint64_t parent, std::string_view name, fuse_entry_param& out) {
+    if (Status st = check_device(); !st.ok()) return st;
     if (name.size() > kMaxNameLen) return Status::Error(ENAMETOOLONG);
     for (int attempt = 0; attempt < 2; ++attempt) {
         {
@@ -189,6 +257,8 @@ void FsState::forget(uint64_t ino, uint64_t n) {
 }
 
 Status FsState::getattr(uint64_t ino, struct stat& out) {
+    if (ino != kRootIno)  // the mount point stays stat-able after a stop
+        if (Status st = check_device(); !st.ok()) return st;
     std::shared_lock g(tree_mu_);
     const Node* n = node_locked(ino);
     if (!n) return Status::Error(ENOENT);
@@ -197,6 +267,7 @@ Status FsState::getattr(uint64_t ino, struct stat& out) {
 }
 
 Status FsState::setattr(uint64_t ino, const struct stat& in, int to_set, struct stat& out) {
+    if (Status st = check_device(); !st.ok()) return st;
     {
         std::shared_lock g(tree_mu_);
         const Node* n = node_locked(ino);
@@ -235,6 +306,7 @@ Status FsState::setattr(uint64_t ino, const struct stat& in, int to_set, struct 
 }
 
 Status FsState::opendir(uint64_t ino) {
+    if (Status st = check_device(); !st.ok()) return st;
     std::shared_lock g(tree_mu_);
     const Node* n = node_locked(ino);
     if (!n) return Status::Error(ENOENT);
@@ -243,6 +315,7 @@ Status FsState::opendir(uint64_t ino) {
 
 Status FsState::readdir(uint64_t ino, uint64_t offset, bool plus,
                         const std::function<bool(const DirEntry&)>& emit) {
+    if (Status st = check_device(); !st.ok()) return st;
     // A listing from the start sees what the owner has appended meanwhile.
     if (offset == 0) refresh_if_needed();
     std::shared_lock g(tree_mu_);
@@ -283,6 +356,7 @@ Status FsState::readdir(uint64_t ino, uint64_t offset, bool plus,
 }
 
 Status FsState::open(uint64_t ino, int flags) {
+    if (Status st = check_device(); !st.ok()) return st;
     std::shared_lock g(tree_mu_);
     const Node* n = node_locked(ino);
     if (!n) return Status::Error(ENOENT);
@@ -298,6 +372,7 @@ Status FsState::open(uint64_t ino, int flags) {
 }
 
 Status FsState::read(uint64_t ino, uint64_t off, size_t len, std::vector<iovec>& out) {
+    if (Status st = check_device(); !st.ok()) return st;
     out.clear();
     std::shared_lock g(tree_mu_);
     const Node* n = node_locked(ino);
@@ -310,12 +385,17 @@ Status FsState::read(uint64_t ino, uint64_t off, size_t len, std::vector<iovec>&
         out.push_back({p, cnt});
         total += cnt;
     });
+    if (!coherent_ && !check_device().ok()) {  // the invalidate faulted
+        out.clear();
+        return Status::Error(EIO);
+    }
     bytes_read_.fetch_add(total, std::memory_order_relaxed);
     return Status::OK();
 }
 
 Status FsState::write(uint64_t ino, uint64_t off, const void* buf, size_t len,
                       size_t& written) {
+    if (Status st = check_device(); !st.ok()) return st;
     written = 0;
     if (opt_.read_only) return Status::Error(EROFS);
     const Node* n;
@@ -329,11 +409,16 @@ Status FsState::write(uint64_t ino, uint64_t off, const void* buf, size_t len,
     // Files are pre-allocated: a write never extends one.
     if (off >= n->size) return Status::Error(EFBIG);
     written = fs_->write_data(*n, off, buf, len);
+    if (!check_device().ok()) {  // a shrink during the copy: the bytes went nowhere
+        written = 0;
+        return Status::Error(EIO);
+    }
     bytes_written_.fetch_add(written, std::memory_order_relaxed);
     return Status::OK();
 }
 
 Status FsState::statfs(struct statvfs& out) {
+    if (Status st = check_device(); !st.ok()) return st;
     std::memset(&out, 0, sizeof out);
     std::shared_lock g(tree_mu_);
     const MetaTree& t = fs_->tree();
@@ -362,9 +447,10 @@ Status FsState::statfs(struct statvfs& out) {
 
 Status FsState::getxattr(uint64_t ino, std::string_view name, std::string& value) {
     if (name == kStatsXattr && ino == kRootIno) {
-        value = stats_json();
+        value = stats_json();  // also after a stop: it says why
         return Status::OK();
     }
+    if (Status st = check_device(); !st.ok()) return st;
     std::shared_lock g(tree_mu_);
     const Node* n = node_locked(ino);
     if (!n) return Status::Error(ENOENT);
@@ -391,6 +477,7 @@ Status FsState::getxattr(uint64_t ino, std::string_view name, std::string& value
 }
 
 Status FsState::listxattr(uint64_t ino, std::string& names) {
+    if (Status st = check_device(); !st.ok()) return st;
     std::shared_lock g(tree_mu_);
     const Node* n = node_locked(ino);
     if (!n) return Status::Error(ENOENT);
@@ -401,6 +488,7 @@ Status FsState::listxattr(uint64_t ino, std::string& names) {
 }
 
 Status FsState::access(uint64_t ino, int mask) {
+    if (Status st = check_device(); !st.ok()) return st;
     std::shared_lock g(tree_mu_);
     const Node* n = node_locked(ino);
     if (!n) return Status::Error(ENOENT);
@@ -409,6 +497,7 @@ Status FsState::access(uint64_t ino, int mask) {
 }
 
 Status FsState::fmap_for(uint64_t ino, kernel_proto::FmapInfo& out) {
+    if (Status st = check_device(); !st.ok()) return st;
     for (int attempt = 0; attempt < 2; ++attempt) {
         {
             std::shared_lock g(tree_mu_);
@@ -427,6 +516,7 @@ Status FsState::fmap_for(uint64_t ino, kernel_proto::FmapInfo& out) {
 }
 
 Status FsState::daxdev_path(uint32_t index, std::string& out) {
+    if (Status st = check_device(); !st.ok()) return st;
     if (index != 0) return Status::Error(ENODEV);  // single-device filesystems for now
     out = device_path_;
     return Status::OK();
@@ -470,7 +560,10 @@ std::string FsState::stats_json() const {
         ops[std::string(to_string(static_cast<Op>(i)))] = counters_[i].load();
     j["requests"] = std::move(ops);
     j["log_index"] = log_index();
-    j["log_published"] = fs_->log().published_count();
+    // Stopped: the device's header may be another filesystem's, or gone.
+    j["log_published"] = serving() ? fs_->log().published_count() : 0;
+    j["serving"] = serving();
+    j["stopped"] = json_safe(stopped_reason());
     j["refresh_checks"] = refresh_checks_.load();
     j["refresh_count"] = refresh_count_.load();
     j["bytes_read"] = bytes_read_.load();

@@ -31,6 +31,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "device_fault.h"
 #include "famfs/fs.h"
 #include "kernel_proto_fmap.h"
 #include "state_options.h"
@@ -127,6 +128,21 @@ public:
     uint64_t refresh_if_needed();
     void set_dir_invalidator(std::function<void(uint64_t ino)> invalidate);
 
+    // ---- identity and device size (issue 11 items 4 and 5) -----------------
+    // Every op (and every refresh) first checks that the device still holds
+    // the filesystem this daemon opened: the superblock's bytes as opened
+    // (a re-format changes its fs uuid and crc; damage makes it invalid) and,
+    // for an emulated device, that the file still covers the filesystem
+    // (one fstat). A dax device's size is re-read at most every 100 ms.
+    // On any change the daemon stops serving for good: one error line, EIO
+    // for every op (GET_FMAP included) except the root's getattr and the
+    // stats xattr, whose "stopped" field says why. A SIGBUS from a device
+    // shrinking during a copy is absorbed (device_fault.h) and stops it too.
+    bool serving() const { return !halted_.load(std::memory_order_acquire); }
+    std::string stopped_reason() const;
+    // OK while serving; else EIO (and stops serving if the device changed).
+    Status check_device();
+
     // ---- introspection -------------------------------------------------------
     void count(Op op) {
         counters_[static_cast<unsigned>(op)].fetch_add(1, std::memory_order_relaxed);
@@ -165,6 +181,8 @@ private:
     void fill_entry_locked(const Node& n, fuse_entry_param& e) const;
     void ref_locked(uint64_t ino, uint64_t n = 1);
     bool refresh_pending() const;
+    std::string identity_problem();
+    void halt(const std::string& why);
 
     std::string device_path_;
     StateOptions opt_;
@@ -173,6 +191,14 @@ private:
     bool zero_copy_reads_ = false;
     const kernel_proto::Connection* conn_ = nullptr;
     std::function<void(uint64_t)> invalidate_dir_;  // set once, before the session runs
+
+    std::unique_ptr<DeviceFaultGuard> fault_guard_;  // after fs_: unregistered before the unmap
+    Superblock opened_sb_{};                          // the superblock's bytes at open
+    uint64_t needed_size_ = 0;                        // bytes the filesystem needs on the device
+    std::atomic<int64_t> last_size_check_ns_{0};      // dax devices: size re-read at most every 100 ms
+    std::atomic<bool> halted_{false};
+    mutable std::mutex halt_mu_;  // halt_reason_; a leaf lock
+    std::string halt_reason_;
 
     // Lock order: tree_mu_ before lookup_mu_ (ref_locked takes lookup_mu_
     // under tree_mu_); never the other way round.
