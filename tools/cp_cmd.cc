@@ -405,7 +405,13 @@ void add_cp(CLI::App& app, GlobalOptions& g) {
              "them, as cp -L does. Empty files (famfs files cannot be empty) and\n"
              "special files are skipped with a warning. Everything is checked and\n"
              "allocated before the first file is created. On a terminal, progress is\n"
-             "shown (bytes, files, rate, ETA); -q hides it.",
+             "shown (bytes, files, rate, ETA); -q hides it.\n"
+             "\n"
+             "Under a famfs mount on the owner host, a copy of up to 256 files (not -r)\n"
+             "is carried out by the mount's daemon, which holds the replayed log already, so\n"
+             "it costs a few milliseconds whatever the log's length (docs/metadata.md).\n"
+             "FAMFS_CONTROL=off makes the command work on the device itself (replaying\n"
+             "the log); FAMFS_CONTROL=require fails instead of doing so.",
          .examples = "famfs cp model.bin /mnt/famfs/\n"
                      "famfs cp -r dataset /mnt/famfs/     # interrupted? rerun it to resume\n"
                      "famfs cp -r -L -m 0444 tree-with-links /mnt/famfs/\n"

@@ -330,7 +330,13 @@ void add_creat(CLI::App& app, GlobalOptions& g) {
              "is stdin). All files are checked and allocated under one lock and one log\n"
              "replay before anything is written: if any file cannot be created (exists\n"
              "with another size, no parent, no space, log full) nothing is created.\n"
-             "A PATH that looks like FILE,SIZE[,SEED] is refused (a missing --multi).",
+             "A PATH that looks like FILE,SIZE[,SEED] is refused (a missing --multi).\n"
+             "\n"
+             "Under a famfs mount on the owner host, a command of up to 256 items is\n"
+             "carried out by the mount's daemon, which holds the replayed log already, so\n"
+             "it costs a few milliseconds whatever the log's length (docs/metadata.md).\n"
+             "FAMFS_CONTROL=off makes the command work on the device itself (replaying\n"
+             "the log); FAMFS_CONTROL=require fails instead of doing so.",
          .examples = "famfs creat -s 1G /mnt/famfs/data0\n"
                      "famfs creat -s 64M -S 42 /mnt/famfs/test/f1 && famfs verify -S 42 "
                      "/mnt/famfs/test/f1\n"
