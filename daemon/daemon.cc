@@ -22,6 +22,7 @@
 #include <thread>
 
 #include "famfs/error.h"
+#include "control_socket.h"
 #include "famfs/mountinfo.h"
 #include "kernel_proto_session.h"
 #include "mount_lock.h"
@@ -371,6 +372,8 @@ int run_daemon(const DaemonOptions& opt) {
     });
 
     Refresher refresher(*state, opt.refresh_ms);
+    // The owner's creation channel for the CLI (control_socket.h).
+    ControlServer control(*state, opt.mountpoint, opt.device);
     std::thread ready = start_quiet_thread([&] {
         if (state->through_mount()) {
             try {
@@ -443,6 +446,7 @@ int run_daemon(const DaemonOptions& opt) {
     else
         spdlog::error("session loop failed: {}; unmounting {}", std::strerror(-rc), opt.mountpoint);
     refresher.stop();
+    control.stop();
     // Unmount before joining: a readiness probe still waiting on the mount
     // is released by the unmount.
     fuse_session_unmount(se);

@@ -46,6 +46,11 @@ FsState::FsState(const std::string& device, const StateOptions& opt)
     // The daemon writes file data (compat mode) but never appends to the log.
     fo.access = opt.read_only ? Device::Access::ReadOnly : Device::Access::ReadWrite;
     fo.system_uuid_file = opt.system_uuid_file;
+    // Decide cache maintenance before the first replay: on an emulated device
+    // (coherent by default) invalidating every entry of a 490,000-entry log
+    // took most of a second of the mount.
+    struct stat dst;
+    set_coherent(opt.coherent.value_or(::stat(device.c_str(), &dst) == 0 && S_ISREG(dst.st_mode)));
     publish(Filesystem::open(device, fo));
 }
 
@@ -504,7 +509,15 @@ Status FsState::statfs(struct statvfs& out) {
     if (Status st = wait_ready(); !st.ok()) return st;
     std::shared_lock g(tree_mu_);
     const MetaTree& t = fs_->tree();
-    Allocator a = fs_->allocator_snapshot();
+    // Kept in step with the tree (files are only ever added): rebuilding it
+    // per call cost O(files), ~150 ms on a 490,000-entry log, and every
+    // `famfs creat` under a mount calls statvfs.
+    std::lock_guard sg(statfs_mu_);
+    if (!statfs_alloc_) statfs_alloc_.emplace(t.device_size(), t.log_len());
+    const auto& files = t.files_in_log_order();
+    for (; statfs_files_ < files.size(); ++statfs_files_)
+        statfs_alloc_->mark(*t.get(files[statfs_files_]), nullptr);
+    const Allocator& a = *statfs_alloc_;
     out.f_bsize = kAllocUnit;
     out.f_frsize = kAllocUnit;
     out.f_blocks = a.total_units();

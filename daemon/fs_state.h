@@ -187,6 +187,8 @@ public:
     double attr_timeout() const { return opt_.attr_timeout; }
 
 private:
+    friend class ControlServer;  // control_socket.cc: creations for the CLI (one batch at a time)
+
     struct AttrOverride {
         std::optional<uint32_t> mode, uid, gid;
         std::optional<timespec> atime, mtime, ctime;
@@ -237,6 +239,12 @@ private:
     mutable std::shared_mutex tree_mu_;  // the tree and overrides_
 
     std::unordered_map<uint64_t, AttrOverride> overrides_;
+
+    // statfs's free-space map, marked up to files_in_log_order()[statfs_files_];
+    // taken after tree_mu_ (shared), never before.
+    std::mutex statfs_mu_;
+    std::optional<Allocator> statfs_alloc_;
+    size_t statfs_files_ = 0;
 
     mutable std::mutex lookup_mu_;  // nlookup_; taken after tree_mu_, never before
     std::unordered_map<uint64_t, uint64_t> nlookup_;

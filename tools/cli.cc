@@ -409,9 +409,8 @@ std::string plural(uint64_t n, const std::string& one, const std::string& many) 
     return fmt::format("{} {}", n, n == 1 ? one : (many.empty() ? one + "s" : many));
 }
 
-void no_room(const Filesystem& fs, const std::string& device, uint64_t needed_bytes, size_t nfiles,
+void no_room(uint64_t free_bytes, const std::string& device, uint64_t needed_bytes, size_t nfiles,
              const std::string& first_failed) {
-    const uint64_t free_bytes = fs.allocator_snapshot().free_bytes();
     command_error(
         "no room for {}: {} needed{}, {} free on {}; nothing was created",
         nfiles == 1 ? "'" + first_failed + "'"

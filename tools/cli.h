@@ -160,7 +160,8 @@ std::unique_ptr<Filesystem> open_fs(const GlobalOptions& g, const std::string& d
 
 // Re-raises the allocator's "no room" error of a batch with the figures a
 // user needs: what the whole command needed and what the device has free.
-[[noreturn]] void no_room(const Filesystem& fs, const std::string& device, uint64_t needed_bytes,
+// `free_bytes`: what the device has free (Stager::free_bytes()).
+[[noreturn]] void no_room(uint64_t free_bytes, const std::string& device, uint64_t needed_bytes,
                           size_t nfiles, const std::string& first_failed);
 
 // The file node at `relpath`; fails with a one-line message if missing or a directory.

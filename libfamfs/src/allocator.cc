@@ -91,6 +91,10 @@ std::optional<Fmap> Allocator::allocate(uint64_t size) {
     // 2^64 would round to a handful of units and under-allocate).
     if (size > total_units() * kAllocUnit) return std::nullopt;
     const uint64_t n = std::max<uint64_t>(units(size), 1);
+    // Every unit below hint_ is in use (famfs never frees), so first fit
+    // starts there: skipping the used prefix once keeps a long run of
+    // allocations after mark()ing a big log linear instead of quadratic.
+    while (hint_ < bits_.size() && bits_[hint_]) ++hint_;
     auto start = find_run(hint_, bits_.size(), n);
     if (!start) start = find_run(reserved_, bits_.size(), n);
     if (!start) return std::nullopt;

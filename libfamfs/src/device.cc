@@ -206,6 +206,7 @@ DeviceLock::DeviceLock(const Device& dev) {
 }
 
 DeviceLock::~DeviceLock() {
+    if (fd_ < 0) return;  // moved from
     flock(fd_, LOCK_UN);
     ::close(fd_);
 }

@@ -160,7 +160,9 @@ Allocator Filesystem::allocator_snapshot() const {
     return a;
 }
 
-Filesystem::Batch::Batch(Filesystem& fs) : fs_(fs), lock_(fs.dev_) {
+Filesystem::Batch::Batch(Filesystem& fs) : Batch(fs, DeviceLock(fs.dev_)) {}
+
+Filesystem::Batch::Batch(Filesystem& fs, DeviceLock&& held) : fs_(fs), lock_(std::move(held)) {
     fs_.require_owner("create files or directories");
     if (!fs_.dev_.writable()) fail(EROFS, "{} is opened read-only", fs_.dev_.path());
     fs_.catch_up_locked();

@@ -137,3 +137,29 @@ TEST_CASE("collisions are refused by replay; the allocator then finds none") {
     Allocator a(fs->superblock().daxdev.size, fs->superblock().log_len);
     CHECK(a.mark_tree(fs->tree()).empty());
 }
+
+TEST_CASE("after marking a replayed log, allocation stays first fit past the used prefix") {
+    // mark() (a replayed log) fills units 5..204 except a 2-unit hole at 100;
+    // the next allocations take the hole, then the first unit after 204.
+    Allocator a(1 * GiB, kDefaultLogLen);
+    auto file_at = [](uint64_t unit, uint64_t n) {
+        Node f;
+        f.type = NodeType::File;
+        f.fmap.ext_type = ExtentType::Simple;
+        f.fmap.count = 1;
+        f.fmap.se[0] = {0, unit * kAllocUnit, n * kAllocUnit};
+        return f;
+    };
+    a.mark(file_at(5, 95), nullptr);
+    a.mark(file_at(102, 103), nullptr);
+    auto hole = a.allocate(4 * MiB);
+    REQUIRE(hole);
+    CHECK(hole->se[0].offset == 100 * kAllocUnit);
+    auto next = a.allocate(2 * MiB);
+    REQUIRE(next);
+    CHECK(next->se[0].offset == 205 * kAllocUnit);
+    a.mark(file_at(206, 10), nullptr);  // a file another writer logged meanwhile
+    auto after = a.allocate(2 * MiB);
+    REQUIRE(after);
+    CHECK(after->se[0].offset == 216 * kAllocUnit);
+}

@@ -52,7 +52,7 @@ private:
     std::vector<bool> bits_;
     uint64_t used_ = 0;
     uint64_t reserved_ = 0;
-    uint64_t hint_ = 0;  // first unit that may be free
+    uint64_t hint_ = 0;  // every unit in [reserved_, hint_) is in use
 };
 
 }  // namespace famfs

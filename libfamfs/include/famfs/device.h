@@ -90,6 +90,9 @@ public:
     ~DeviceLock();
     DeviceLock(const DeviceLock&) = delete;
     DeviceLock& operator=(const DeviceLock&) = delete;
+    // Moving hands the held lock over (a lock taken before a Batch).
+    DeviceLock(DeviceLock&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
+    DeviceLock& operator=(DeviceLock&&) = delete;
 
 private:
     int fd_;

@@ -144,6 +144,9 @@ private:
 class Filesystem::Batch {
 public:
     explicit Batch(Filesystem& fs);
+    // The same with a lock already taken on fs's device (a server waits for
+    // the lock before it blocks its readers for the catch-up).
+    Batch(Filesystem& fs, DeviceLock&& held);
     ~Batch();
     Batch(const Batch&) = delete;
     Batch& operator=(const Batch&) = delete;
