@@ -1,6 +1,7 @@
 #include "fs_state.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
@@ -9,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 #include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
 
 #include "famfs/cache.h"
 #include "famfs/error.h"
@@ -44,11 +46,102 @@ FsState::FsState(const std::string& device, const StateOptions& opt)
     // The daemon writes file data (compat mode) but never appends to the log.
     fo.access = opt.read_only ? Device::Access::ReadOnly : Device::Access::ReadWrite;
     fo.system_uuid_file = opt.system_uuid_file;
-    fs_ = Filesystem::open(device, fo);
-    coherent_ = opt.coherent.value_or(fs_->device().kind() == DeviceKind::EmulatedFile);
+    publish(Filesystem::open(device, fo));
+}
+
+FsState::FsState(const std::string& device, const StateOptions& opt, ThroughMount)
+    : device_path_(device), opt_(opt), through_mount_(true) {
+    meta_.set_read_only(opt.read_only);
+}
+
+void FsState::publish(std::unique_ptr<Filesystem> fs) {
+    fs_ = std::move(fs);
+    coherent_ = opt_.coherent.value_or(fs_->device().kind() == DeviceKind::EmulatedFile);
     set_coherent(coherent_);
     zero_copy_reads_ =
-        opt.zero_copy_reads.value_or(fs_->device().kind() == DeviceKind::EmulatedFile);
+        opt_.zero_copy_reads.value_or(fs_->device().kind() == DeviceKind::EmulatedFile);
+    const Device& d = fs_->device();
+    fault_guard_ = std::make_unique<DeviceFaultGuard>(d.base(), d.size());
+    std::memcpy(&opened_sb_, &fs_->superblock(), sizeof opened_sb_);
+    needed_size_ = std::max<uint64_t>(opened_sb_.daxdev.size, data_offset(opened_sb_.log_len));
+    meta_.set_read_only(opt_.read_only);
+    meta_.set_owner(fs_->role() == Role::Owner);
+    meta_.set_log_len(fs_->superblock().log_len);
+    {
+        std::lock_guard g(ready_mu_);
+        ready_.store(true, std::memory_order_release);
+    }
+    ready_cv_.notify_all();
+}
+
+Status FsState::wait_ready() const {
+    if (ready()) return Status::OK();
+    std::unique_lock g(ready_mu_);
+    ready_cv_.wait_for(g, std::chrono::seconds(30), [&] { return ready() || bootstrap_failed_; });
+    return ready() ? Status::OK()
+                   : Status::Error(EIO, "the filesystem is not readable through the mount yet");
+}
+
+// ---- identity and device size ---------------------------------------------------
+
+std::string FsState::identity_problem() {
+    const Device& d = fs_->device();
+    auto faulted = [&] {
+        return fmt::format("{}: the device shrank under the mount (SIGBUS in its mapping)", d.path());
+    };
+    if (fault_guard_->faulted()) return faulted();
+    bool suspect = false;
+    if (d.kind() == DeviceKind::EmulatedFile) {
+        struct stat st;
+        suspect = fstat(d.fd(), &st) != 0 || static_cast<uint64_t>(st.st_size) < needed_size_;
+    } else {
+        // libdaxctl walks sysfs: re-read a dax device's size now and then.
+        timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        const int64_t now = ts.tv_sec * 1000000000LL + ts.tv_nsec;
+        int64_t last = last_size_check_ns_.load(std::memory_order_relaxed);
+        if (now - last >= 100000000LL &&
+            last_size_check_ns_.compare_exchange_strong(last, now, std::memory_order_relaxed))
+            suspect = true;
+    }
+    if (!suspect) {
+        // The superblock's bytes as opened: a re-format changes the fs uuid
+        // and crc, damage the crc. 200 bytes, so cheap enough for every op.
+        if (!coherent_) invalidate(d.base(), sizeof opened_sb_);
+        suspect = std::memcmp(d.base(), &opened_sb_, sizeof opened_sb_) != 0;
+        if (fault_guard_->faulted()) return faulted();
+    }
+    if (!suspect) return {};
+    std::string why = fs_->check_identity();
+    if (why.empty() && fault_guard_->faulted()) return faulted();
+    return why;  // "" also when only bytes no check covers changed
+}
+
+void FsState::halt(const std::string& why) {
+    std::lock_guard g(halt_mu_);
+    if (halted_.load(std::memory_order_relaxed)) return;
+    halt_reason_ = why;
+    halted_.store(true, std::memory_order_release);
+    spdlog::error("stopped serving: {}; every request now fails with EIO (unmount, then mount "
+                  "the device again)",
+                  why);
+}
+
+std::string FsState::stopped_reason() const {
+    std::lock_guard g(halt_mu_);
+    return halt_reason_;
+}
+
+Status FsState::check_device() {
+    // Bootstrapping through the mount (meta_bootstrap.cc): nothing is mapped
+    // yet; the .meta answers need no device, the rest waits in wait_ready().
+    if (!ready()) return Status::OK();
+    if (!halted_.load(std::memory_order_acquire)) {
+        std::string why = identity_problem();
+        if (why.empty()) return Status::OK();
+        halt(why);
+    }
+    return Status::Error(EIO);
 }
 
 // ---- helpers (caller holds tree_mu_) ----------------------------------------
@@ -115,8 +208,9 @@ uint64_t FsState::log_index() const {
 // ---- refresh -------------------------------------------------------------------
 
 uint64_t FsState::refresh_if_needed() {
+    if (!ready() || released_.load(std::memory_order_acquire)) return 0;
     refresh_checks_.fetch_add(1, std::memory_order_relaxed);
-    if (!refresh_pending()) return 0;
+    if (!check_device().ok() || !refresh_pending()) return 0;
     std::vector<uint64_t> changed;
     ReplayResult r;
     {
@@ -140,6 +234,8 @@ uint64_t FsState::refresh_if_needed() {
             }
         }
     }
+    // A shrink while replaying read zeros (a torn tail to replay): stop.
+    if (!check_device().ok()) return 0;
     std::sort(changed.begin(), changed.end());
     changed.erase(std::unique(changed.begin(), changed.end()), changed.end());
     for (uint64_t ino : changed) invalidate_dir_(ino);
@@ -153,7 +249,13 @@ void FsState::set_dir_invalidator(std::function<void(uint64_t ino)> invalidate) 
 // ---- ops -----------------------------------------------------------------------
 
 Status FsState::lookup(uint64_t parent, std::string_view name, fuse_entry_param& out) {
+    if (Status st = check_device(); !st.ok()) return st;
     if (name.size() > kMaxNameLen) return Status::Error(ENAMETOOLONG);
+    // .meta shadows a log entry of that name at the root (upstream's
+    // mkmeta creates it before the log is played).
+    if (MetaFiles::is_meta_name(parent, name))
+        return meta_.lookup(parent, name, out, opt_.attr_timeout, opt_.entry_timeout);
+    if (Status st = wait_ready(); !st.ok()) return st;
     for (int attempt = 0; attempt < 2; ++attempt) {
         {
             std::shared_lock g(tree_mu_);
@@ -184,6 +286,14 @@ void FsState::forget(uint64_t ino, uint64_t n) {
 }
 
 Status FsState::getattr(uint64_t ino, struct stat& out) {
+    if (MetaFiles::owns(ino)) return meta_.getattr(ino, out);
+    if (!ready() && ino == kRootIno) {  // the kernel walks the root to reach .meta
+        MetaFiles::bootstrap_root_attr(out);
+        return Status::OK();
+    }
+    if (Status st = wait_ready(); !st.ok()) return st;
+    if (ino != kRootIno)  // the mount point stays stat-able after a stop
+        if (Status st = check_device(); !st.ok()) return st;
     std::shared_lock g(tree_mu_);
     const Node* n = node_locked(ino);
     if (!n) return Status::Error(ENOENT);
@@ -192,6 +302,9 @@ Status FsState::getattr(uint64_t ino, struct stat& out) {
 }
 
 Status FsState::setattr(uint64_t ino, const struct stat& in, int to_set, struct stat& out) {
+    if (MetaFiles::owns(ino)) return Status::Error(EPERM);
+    if (Status st = wait_ready(); !st.ok()) return st;
+    if (Status st = check_device(); !st.ok()) return st;
     {
         std::shared_lock g(tree_mu_);
         const Node* n = node_locked(ino);
@@ -230,6 +343,9 @@ Status FsState::setattr(uint64_t ino, const struct stat& in, int to_set, struct 
 }
 
 Status FsState::opendir(uint64_t ino) {
+    if (MetaFiles::owns(ino)) return ino == kMetaDirIno ? Status::OK() : Status::Error(ENOTDIR);
+    if (Status st = wait_ready(); !st.ok()) return st;
+    if (Status st = check_device(); !st.ok()) return st;
     std::shared_lock g(tree_mu_);
     const Node* n = node_locked(ino);
     if (!n) return Status::Error(ENOENT);
@@ -238,6 +354,27 @@ Status FsState::opendir(uint64_t ino) {
 
 Status FsState::readdir(uint64_t ino, uint64_t offset, bool plus,
                         const std::function<bool(const DirEntry&)>& emit) {
+    if (MetaFiles::owns(ino)) {
+        DirEntry de{};
+        return meta_.readdir(ino, offset, [&](std::string_view name, const struct stat& st,
+                                              uint64_t child, uint64_t next) {
+            de.name = name;
+            de.next_offset = next;
+            de.attr = st;
+            std::memset(&de.entry, 0, sizeof de.entry);
+            de.entry.attr = st;
+            const bool dot = name == "." || name == "..";
+            if (plus && !dot) {
+                de.entry.ino = child;
+                de.entry.generation = 1;
+                de.entry.attr_timeout = opt_.attr_timeout;
+                de.entry.entry_timeout = opt_.entry_timeout;
+            }
+            return emit(de);
+        });
+    }
+    if (Status st = wait_ready(); !st.ok()) return st;
+    if (Status st = check_device(); !st.ok()) return st;
     // A listing from the start sees what the owner has appended meanwhile.
     if (offset == 0) refresh_if_needed();
     std::shared_lock g(tree_mu_);
@@ -259,12 +396,28 @@ Status FsState::readdir(uint64_t ino, uint64_t offset, bool plus,
         const Node* parent = node_locked(dir->parent);
         if (!emit_dot("..", parent ? *parent : *dir, 2)) return Status::OK();
     }
-    for (uint64_t i = offset > kFirstChildCookie ? offset - kFirstChildCookie : 0;
+    // The root lists .meta right after "..", so its children's cookies are
+    // one higher than other directories'.
+    const bool root = ino == kRootIno;
+    const uint64_t first_child_cookie = kFirstChildCookie + (root ? 1 : 0);
+    if (root && offset < 3) {
+        de.name = kMetaDirName;
+        de.next_offset = 3;
+        (void)meta_.getattr(kMetaDirIno, de.attr);  // the directory always exists
+        std::memset(&de.entry, 0, sizeof de.entry);
+        if (plus)
+            (void)meta_.lookup(kRootIno, kMetaDirName, de.entry, opt_.attr_timeout,
+                               opt_.entry_timeout);
+        de.entry.attr = de.attr;
+        if (!emit(de)) return Status::OK();
+    }
+    for (uint64_t i = offset > first_child_cookie ? offset - first_child_cookie : 0;
          i < dir->children.size(); ++i) {
         const Node* c = node_locked(dir->children[i]);
         if (!c) continue;
+        if (root && c->name == kMetaDirName) continue;  // shadowed by .meta
         de.name = c->name;
-        de.next_offset = i + kFirstChildCookie + 1;
+        de.next_offset = i + first_child_cookie + 1;
         if (plus) {
             fill_entry_locked(*c, de.entry);
             de.attr = de.entry.attr;
@@ -278,6 +431,9 @@ Status FsState::readdir(uint64_t ino, uint64_t offset, bool plus,
 }
 
 Status FsState::open(uint64_t ino, int flags) {
+    if (MetaFiles::owns(ino)) return meta_.open(ino, flags);
+    if (Status st = wait_ready(); !st.ok()) return st;
+    if (Status st = check_device(); !st.ok()) return st;
     std::shared_lock g(tree_mu_);
     const Node* n = node_locked(ino);
     if (!n) return Status::Error(ENOENT);
@@ -293,7 +449,10 @@ Status FsState::open(uint64_t ino, int flags) {
 }
 
 Status FsState::read(uint64_t ino, uint64_t off, size_t len, std::vector<iovec>& out) {
+    if (Status st = check_device(); !st.ok()) return st;
     out.clear();
+    if (Status st = wait_ready(); !st.ok()) return st;
+    if (MetaFiles::owns(ino)) return meta_read(ino, off, len, out);
     std::shared_lock g(tree_mu_);
     const Node* n = node_locked(ino);
     if (!n) return Status::Error(ENOENT);
@@ -305,14 +464,21 @@ Status FsState::read(uint64_t ino, uint64_t off, size_t len, std::vector<iovec>&
         out.push_back({p, cnt});
         total += cnt;
     });
+    if (!coherent_ && !check_device().ok()) {  // the invalidate faulted
+        out.clear();
+        return Status::Error(EIO);
+    }
     bytes_read_.fetch_add(total, std::memory_order_relaxed);
     return Status::OK();
 }
 
 Status FsState::write(uint64_t ino, uint64_t off, const void* buf, size_t len,
                       size_t& written) {
+    if (Status st = check_device(); !st.ok()) return st;
     written = 0;
     if (opt_.read_only) return Status::Error(EROFS);
+    if (Status st = wait_ready(); !st.ok()) return st;
+    if (MetaFiles::owns(ino)) return meta_write(ino, off, buf, len, written);
     const Node* n;
     {
         std::shared_lock g(tree_mu_);
@@ -324,12 +490,18 @@ Status FsState::write(uint64_t ino, uint64_t off, const void* buf, size_t len,
     // Files are pre-allocated: a write never extends one.
     if (off >= n->size) return Status::Error(EFBIG);
     written = fs_->write_data(*n, off, buf, len);
+    if (!check_device().ok()) {  // a shrink during the copy: the bytes went nowhere
+        written = 0;
+        return Status::Error(EIO);
+    }
     bytes_written_.fetch_add(written, std::memory_order_relaxed);
     return Status::OK();
 }
 
 Status FsState::statfs(struct statvfs& out) {
+    if (Status st = check_device(); !st.ok()) return st;
     std::memset(&out, 0, sizeof out);
+    if (Status st = wait_ready(); !st.ok()) return st;
     std::shared_lock g(tree_mu_);
     const MetaTree& t = fs_->tree();
     Allocator a = fs_->allocator_snapshot();
@@ -348,10 +520,13 @@ Status FsState::statfs(struct statvfs& out) {
 }
 
 Status FsState::getxattr(uint64_t ino, std::string_view name, std::string& value) {
+    if (MetaFiles::owns(ino)) return Status::Error(ENODATA);
+    if (Status st = wait_ready(); !st.ok()) return st;
     if (name == kStatsXattr && ino == kRootIno) {
-        value = stats_json();
+        value = stats_json();  // also after a stop: it says why
         return Status::OK();
     }
+    if (Status st = check_device(); !st.ok()) return st;
     std::shared_lock g(tree_mu_);
     const Node* n = node_locked(ino);
     if (!n) return Status::Error(ENOENT);
@@ -378,6 +553,10 @@ Status FsState::getxattr(uint64_t ino, std::string_view name, std::string& value
 }
 
 Status FsState::listxattr(uint64_t ino, std::string& names) {
+    names.clear();
+    if (MetaFiles::owns(ino)) return Status::OK();
+    if (Status st = wait_ready(); !st.ok()) return st;
+    if (Status st = check_device(); !st.ok()) return st;
     std::shared_lock g(tree_mu_);
     const Node* n = node_locked(ino);
     if (!n) return Status::Error(ENOENT);
@@ -388,6 +567,12 @@ Status FsState::listxattr(uint64_t ino, std::string& names) {
 }
 
 Status FsState::access(uint64_t ino, int mask) {
+    if (MetaFiles::owns(ino)) {
+        struct stat st;
+        return meta_.getattr(ino, st);  // permission bits are the kernel's
+    }
+    if (Status st = wait_ready(); !st.ok()) return st;
+    if (Status st = check_device(); !st.ok()) return st;
     std::shared_lock g(tree_mu_);
     const Node* n = node_locked(ino);
     if (!n) return Status::Error(ENOENT);
@@ -396,6 +581,9 @@ Status FsState::access(uint64_t ino, int mask) {
 }
 
 Status FsState::fmap_for(uint64_t ino, kernel_proto::FmapInfo& out) {
+    if (MetaFiles::owns(ino)) return meta_.fmap(ino, out);
+    if (Status st = wait_ready(); !st.ok()) return st;
+    if (Status st = check_device(); !st.ok()) return st;
     for (int attempt = 0; attempt < 2; ++attempt) {
         {
             std::shared_lock g(tree_mu_);
@@ -414,6 +602,7 @@ Status FsState::fmap_for(uint64_t ino, kernel_proto::FmapInfo& out) {
 }
 
 Status FsState::daxdev_path(uint32_t index, std::string& out) {
+    if (Status st = check_device(); !st.ok()) return st;
     if (index != 0) return Status::Error(ENODEV);  // single-device filesystems for now
     out = device_path_;
     return Status::OK();
@@ -448,7 +637,40 @@ size_t FsState::dir_count() const {
     return fs_->tree().dir_count();
 }
 
-bool FsState::device_is_dax() const { return fs_->device().kind() == DeviceKind::DaxDevice; }
+bool FsState::device_is_dax() const {
+    return through_mount_ || fs_->device().kind() == DeviceKind::DaxDevice;
+}
+
+// ---- .meta files in compat mode (meta_files.h) -------------------------------------
+
+Status FsState::meta_read(uint64_t ino, uint64_t off, size_t len, std::vector<iovec>& out) {
+    uint64_t base = 0, size = 0;
+    if (Status st = meta_.region(ino, base, size); !st.ok()) return st;
+    if (off >= size || len == 0) return Status::OK();
+    const uint64_t n = std::min<uint64_t>(len, size - off);
+    uint8_t* p = fs_->device().base() + base + off;
+    if (!coherent_) invalidate(p, n);
+    out.push_back({p, n});
+    bytes_read_.fetch_add(n, std::memory_order_relaxed);
+    return Status::OK();
+}
+
+Status FsState::meta_write(uint64_t ino, uint64_t off, const void* buf, size_t len,
+                           size_t& written) {
+    uint64_t base = 0, size = 0;
+    if (Status st = meta_.region(ino, base, size); !st.ok()) return st;
+    // Whoever holds it open for writing passed open(); check again anyway.
+    if (Status st = meta_.open(ino, O_WRONLY); !st.ok()) return st;
+    if (len == 0) return Status::OK();
+    if (off >= size) return Status::Error(EFBIG);
+    const uint64_t n = std::min<uint64_t>(len, size - off);
+    uint8_t* p = fs_->device().base() + base + off;
+    std::memcpy(p, buf, n);
+    if (!coherent_) flush(p, n);
+    written = n;
+    bytes_written_.fetch_add(n, std::memory_order_relaxed);
+    return Status::OK();
+}
 
 std::string FsState::stats_json() const {
     nlohmann::json j;
@@ -457,7 +679,10 @@ std::string FsState::stats_json() const {
         ops[std::string(to_string(static_cast<Op>(i)))] = counters_[i].load();
     j["requests"] = std::move(ops);
     j["log_index"] = log_index();
-    j["log_published"] = fs_->log().published_count();
+    // Stopped: the device's header may be another filesystem's, or gone.
+    j["log_published"] = serving() ? fs_->log().published_count() : 0;
+    j["serving"] = serving();
+    j["stopped"] = json_safe(stopped_reason());
     j["refresh_checks"] = refresh_checks_.load();
     j["refresh_count"] = refresh_count_.load();
     j["bytes_read"] = bytes_read_.load();

@@ -20,6 +20,7 @@
 #include <array>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -31,8 +32,10 @@
 #include <unordered_map>
 #include <vector>
 
+#include "device_fault.h"
 #include "famfs/fs.h"
 #include "kernel_proto_fmap.h"
+#include "meta_files.h"
 #include "state_options.h"
 #include "status.h"
 
@@ -86,6 +89,22 @@ public:
     // it is not a famfs device or cannot be opened.
     FsState(const std::string& device, const StateOptions& opt);
 
+    // For a device bound to fsdev_dax (no raw mmap): nothing is opened yet.
+    // Until bootstrap() (meta_bootstrap.cc) has read the superblock and log
+    // through this daemon's own mount, only the root and .meta are served and
+    // other requests wait for it (see docs/daemon.md, "fsdev_dax devices").
+    struct ThroughMount {};
+    FsState(const std::string& device, const StateOptions& opt, ThroughMount);
+    // Runs on a thread other than the session loop's, after the mount is up.
+    // Throws famfs::Error (one line) if the device is not a famfs device.
+    void bootstrap(const std::string& mountpoint);
+    bool through_mount() const { return through_mount_; }
+    // After bootstrap: whether `mountpoint` is still this daemon's mount, and,
+    // once it is not (the user unmounted it), dropping the daemon's own
+    // mappings of it so the connection can end (meta_bootstrap.cc).
+    bool mount_still_there(const std::string& mountpoint) const;
+    void release_mount();
+
     // ---- ops -------------------------------------------------------------
     Status lookup(uint64_t parent, std::string_view name, fuse_entry_param& out);
     void forget(uint64_t ino, uint64_t nlookup);
@@ -127,6 +146,21 @@ public:
     uint64_t refresh_if_needed();
     void set_dir_invalidator(std::function<void(uint64_t ino)> invalidate);
 
+    // ---- identity and device size (issue 11 items 4 and 5) -----------------
+    // Every op (and every refresh) first checks that the device still holds
+    // the filesystem this daemon opened: the superblock's bytes as opened
+    // (a re-format changes its fs uuid and crc; damage makes it invalid) and,
+    // for an emulated device, that the file still covers the filesystem
+    // (one fstat). A dax device's size is re-read at most every 100 ms.
+    // On any change the daemon stops serving for good: one error line, EIO
+    // for every op (GET_FMAP included) except the root's getattr and the
+    // stats xattr, whose "stopped" field says why. A SIGBUS from a device
+    // shrinking during a copy is absorbed (device_fault.h) and stops it too.
+    bool serving() const { return !halted_.load(std::memory_order_acquire); }
+    std::string stopped_reason() const;
+    // OK while serving; else EIO (and stops serving if the device changed).
+    Status check_device();
+
     // ---- introspection -------------------------------------------------------
     void count(Op op) {
         counters_[static_cast<unsigned>(op)].fetch_add(1, std::memory_order_relaxed);
@@ -162,15 +196,41 @@ private:
     void fill_attr_locked(const Node& n, struct stat& st) const;
     void fill_entry_locked(const Node& n, fuse_entry_param& e) const;
     void ref_locked(uint64_t ino, uint64_t n = 1);
+    // OK once the tree is there (at once, except while bootstrapping through
+    // the mount: then waits for bootstrap(); EIO if it failed).
+    Status wait_ready() const;
+    bool ready() const { return ready_.load(std::memory_order_acquire); }
+    void publish(std::unique_ptr<Filesystem> fs);  // end of construction or bootstrap
+    Status meta_read(uint64_t ino, uint64_t off, size_t len, std::vector<iovec>& out);
+    Status meta_write(uint64_t ino, uint64_t off, const void* buf, size_t len, size_t& written);
     bool refresh_pending() const;
+    std::string identity_problem();
+    void halt(const std::string& why);
 
     std::string device_path_;
     StateOptions opt_;
-    std::unique_ptr<Filesystem> fs_;
+    std::unique_ptr<Filesystem> fs_;  // set once, before ready_ (publish)
+    MetaFiles meta_;                  // .meta/.superblock, .meta/.log
+    bool through_mount_ = false;
+    std::atomic<bool> ready_{false};
+    mutable std::mutex ready_mu_;
+    mutable std::condition_variable ready_cv_;
+    bool bootstrap_failed_ = false;  // under ready_mu_
+    int tree_fd_ = -1;       // the detached clone of the mount (open_tree)
+    dev_t mount_dev_ = 0;    // st_dev of the mount point while mounted
+    std::atomic<bool> released_{false};
     bool coherent_ = false;
     bool zero_copy_reads_ = false;
     const kernel_proto::Connection* conn_ = nullptr;
     std::function<void(uint64_t)> invalidate_dir_;  // set once, before the session runs
+
+    std::unique_ptr<DeviceFaultGuard> fault_guard_;  // after fs_: unregistered before the unmap
+    Superblock opened_sb_{};                          // the superblock's bytes at open
+    uint64_t needed_size_ = 0;                        // bytes the filesystem needs on the device
+    std::atomic<int64_t> last_size_check_ns_{0};      // dax devices: size re-read at most every 100 ms
+    std::atomic<bool> halted_{false};
+    mutable std::mutex halt_mu_;  // halt_reason_; a leaf lock
+    std::string halt_reason_;
 
     // Lock order: tree_mu_ before lookup_mu_ (ref_locked takes lookup_mu_
     // under tree_mu_); never the other way round.

@@ -92,7 +92,7 @@ Status check_body(uint32_t opcode, const uint8_t* body, size_t len) {
 
 Status screen_request(const uint8_t* buf, size_t n, InHeader& h) {
     h = InHeader{};
-    memcpy(&h, buf, std::min(n, sizeof h));
+    if (n > 0) memcpy(&h, buf, std::min(n, sizeof h));  // memcpy from null is UB even for 0 bytes
     if (n < sizeof h)
         return Status::Error(EIO, fmt::format("request {} is {} bytes, shorter than its header",
                                               h.unique, n));

@@ -209,6 +209,9 @@ void famfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_fil
         std::memcpy(buf.data() + at, v.iov_base, v.iov_len);
         at += v.iov_len;
     }
+    // A device shrinking during the copy reads zeros (device_fault.h): never
+    // hand those out as the file's bytes.
+    if (!c.state->check_device().ok()) return reply_err(req, EIO);
     fuse_reply_buf(req, buf.data(), total);
 }
 

@@ -103,8 +103,7 @@ INIT
 chmod 755 "$IR/init"
 (cd "$IR" && find . | cpio -o -H newc --quiet | gzip -1) >"$RUN/initramfs.cpio.gz"
 
-# Two nvdimms over the same host file: the same memory seen as two DAX
-# devices (see guest-test.sh for why).
+# One nvdimm: the guest's only view of the memory (see guest-test.sh).
 DEVFILE=$RUN/famfs.dev
 truncate -s 4G "$DEVFILE"
 qemu_pid=''
@@ -119,8 +118,6 @@ qemu-system-x86_64 -machine pc,nvdimm=on -cpu max -smp 2 \
 	-m 3G,slots=4,maxmem=12G \
 	-object memory-backend-file,id=m0,share=on,mem-path="$DEVFILE",size=4G \
 	-device nvdimm,id=nv0,memdev=m0 \
-	-object memory-backend-file,id=m1,share=on,mem-path="$DEVFILE",size=4G \
-	-device nvdimm,id=nv1,memdev=m1 \
 	-fsdev local,id=r,path=/,security_model=none,readonly=on \
 	-device virtio-9p-pci,fsdev=r,mount_tag=hostroot \
 	-fsdev local,id=s,path="$RUN/share",security_model=none \

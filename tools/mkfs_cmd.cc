@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 
 #include "cli.h"
 #include "famfs/cache.h"
@@ -38,11 +39,24 @@ void refuse_if_mounted(const std::string& device, const char* what) {
         device, where, mounts.front(), what);
 }
 
+// A device bound to fsdev_dax (kernel famfs mode) cannot be mapped raw, and
+// there is no filesystem to mount yet: it is formatted in devdax mode.
+void refuse_if_fsdev(const std::string& device) {
+    if (dax_driver(device) != "fsdev_dax") return;
+    const std::string name = std::filesystem::path(device).filename().string();
+    command_error(
+        "{} is bound to fsdev_dax, which refuses raw mmap; format it in devdax mode, then bind "
+        "it back: daxctl reconfigure-device --mode=devdax --force {}; famfs mkfs {}; echo {} > "
+        "/sys/bus/dax/drivers/device_dax/unbind; echo {} > /sys/bus/dax/drivers/fsdev_dax/bind",
+        device, name, device, name, name);
+}
+
 // Upstream's mkfs -k -f: invalidates the superblock, so the device is no
 // longer a famfs filesystem.
 int kill_superblock(const MkfsArgs& a) {
     if (!a.force) usage_error("-k (kill the superblock) also needs -f, as upstream");
     refuse_if_mounted(a.device, "killing its superblock");
+    refuse_if_fsdev(a.device);
     Device dev = open_device(a.device, Device::Access::ReadWrite);
     if (!has_valid_superblock(dev)) command_error("{} holds no valid famfs superblock", a.device);
     auto* sb = dev.at<Superblock>(0);
@@ -86,6 +100,7 @@ int run_mkfs(const GlobalOptions& g, const MkfsArgs& a) {
         Device::create_emulated(a.device, size, a.force);
     }
 
+    refuse_if_fsdev(a.device);
     Device dev = open_device(a.device, Device::Access::ReadWrite);
     const Uuid fs_uuid = mkfs(dev, opt);
     created = false;  // done: keep it

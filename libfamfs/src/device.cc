@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <utility>
 
+#include "dax_internal.h"
 #include "famfs/error.h"
 
 namespace famfs {
@@ -61,6 +62,21 @@ bool describe_dax(dev_t rdev, DaxInfo& out) {
 
 }  // namespace
 
+std::string dax_driver(const std::string& path) {
+    struct stat st;
+    DaxInfo info;
+    if (::stat(path.c_str(), &st) != 0 || !S_ISCHR(st.st_mode) || !describe_dax(st.st_rdev, info))
+        return {};
+    return info.driver;
+}
+
+uint64_t dax_size_of(dev_t rdev, uint64_t& align) {
+    DaxInfo info;
+    if (!describe_dax(rdev, info)) return 0;
+    align = info.align;
+    return info.size;
+}
+
 uint64_t Device::current_size() const {
     struct stat st;
     if (fd_ < 0 || fstat(fd_, &st) < 0) return 0;
@@ -91,11 +107,18 @@ Device Device::open(const std::string& path, Access access) {
                  path, info.name);
         if (!info.enabled)
             fail(ENXIO, "{} is disabled; enable it: daxctl enable-device {}", path, info.name);
-        if (info.driver == "fsdev_dax")
-            fail(EINVAL,
-                 "{} is bound to fsdev_dax (kernel famfs mode), which refuses raw mmap; rebind: "
-                 "daxctl reconfigure-device --mode=devdax --force {}",
-                 path, info.name);
+        if (info.driver == "fsdev_dax") {
+            const std::string mp = famfs_mount_of(path);
+            if (mp.empty())
+                fail(EINVAL,
+                     "{} is bound to fsdev_dax (kernel famfs mode), which refuses raw mmap: "
+                     "mount it first (famfs mount {} MOUNTPOINT) and use the mount, or rebind it "
+                     "for raw access: daxctl reconfigure-device --mode=devdax --force {}",
+                     path, path, info.name);
+            ::close(d.fd_);
+            d.fd_ = -1;
+            return open_through_mount(path, mp, access);
+        }
         d.kind_ = DeviceKind::DaxDevice;
         d.size_ = info.size;
         d.align_ = info.align;
@@ -149,6 +172,7 @@ Device& Device::operator=(Device&& o) noexcept {
     if (this != &o) {
         reset();
         path_ = std::move(o.path_);
+        mountpoint_ = std::move(o.mountpoint_);
         kind_ = o.kind_;
         access_ = o.access_;
         fd_ = std::exchange(o.fd_, -1);

@@ -74,7 +74,9 @@ Uuid mkfs(Device& dev, const MkfsOptions& opt) {
 }
 
 std::unique_ptr<Filesystem> Filesystem::open(const std::string& device_path, const Options& opt) {
-    Device dev = Device::open(device_path, opt.access);
+    Device dev = opt.through_mount.empty()
+                     ? Device::open(device_path, opt.access)
+                     : Device::open_through_mount(device_path, opt.through_mount, opt.access);
     std::unique_ptr<Filesystem> fs(
         new Filesystem(std::move(dev), system_uuid_path(opt.system_uuid_file)));
     fs->opened_sb_ = fs->superblock();
@@ -225,9 +227,23 @@ void Filesystem::Batch::stage(const LogEntry& e, std::string relpath, Kind k, ui
     staged_kind_[std::move(relpath)] = k;
 }
 
+namespace {
+// Every mount shows /.meta (the superblock and log files, as upstream famfs):
+// an entry there would be hidden behind it.
+void refuse_meta_path(const std::string& relpath) {
+    const auto parts = split_path(relpath);
+    if (!parts.empty() && parts[0] == ".meta")
+        fail(EINVAL,
+             "'{}': '.meta' at the root is reserved for the metadata files every mount shows "
+             "(.meta/.superblock, .meta/.log)",
+             relpath);
+}
+}  // namespace
+
 void Filesystem::Batch::create_file(const FileSpec& spec) {
     if (std::string why = check_relpath(spec.relpath); !why.empty())
         fail(EINVAL, "invalid famfs path '{}': {}", spec.relpath, why);
+    refuse_meta_path(spec.relpath);
     if (spec.size == 0)
         fail(EINVAL, "'{}': famfs files are pre-allocated; give a size > 0", spec.relpath);
     if (kind(spec.relpath) != Kind::None) fail(EEXIST, "'{}' already exists", spec.relpath);
@@ -287,6 +303,7 @@ bool Filesystem::Batch::mkdir(const DirSpec& spec, bool parents, bool exist_ok) 
     }
     if (std::string why = check_relpath(spec.relpath); !why.empty())
         fail(EINVAL, "invalid famfs path '{}': {}", spec.relpath, why);
+    refuse_meta_path(spec.relpath);
     // Check every component before staging any, so a failure stages nothing.
     const auto parts = split_path(spec.relpath);
     std::vector<std::string> missing;

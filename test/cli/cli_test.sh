@@ -38,7 +38,6 @@ export FAMFS_SYSTEM_UUID_FILE=$T/system_uuid   # this "host" owns what it format
 # shellcheck source=../lib/check.sh
 source "$HERE/../lib/check.sh"
 step() { echo; echo "== $*"; }
-skip() { echo "SKIP: $*"; }
 
 # run CMD...: runs it, stdout in $T/out, stderr in $T/err, exit code in $rc.
 run() { "$@" >"$T/out" 2>"$T/err"; rc=$?; }

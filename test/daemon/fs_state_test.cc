@@ -129,15 +129,16 @@ TEST_CASE("readdir: stable cookies in log order; readdirplus counts lookups") {
     auto s = f.state();
     std::vector<uint64_t> cookies;
     auto all = list(*s, famfs::kRootIno, false, 0, 1000, &cookies);
-    REQUIRE(all == std::vector<std::string>{".", "..", "f0", "f1", "f2", "f3", "f4"});
+    REQUIRE(all == std::vector<std::string>{".", "..", ".meta", "f0", "f1", "f2", "f3", "f4"});
     // Resume from the cookie after f1: the rest, in order.
-    auto rest = list(*s, famfs::kRootIno, false, cookies[3]);
+    auto rest = list(*s, famfs::kRootIno, false, cookies[4]);
     CHECK(rest == std::vector<std::string>{"f2", "f3", "f4"});
     CHECK(s->referenced_inodes() == 0);
 
-    // readdirplus: every emitted non-dot entry is one lookup; a refused one is not.
-    auto some = list(*s, famfs::kRootIno, true, 0, 4);  // ".", "..", f0, f1
-    CHECK(some.size() == 4);
+    // readdirplus: every emitted log entry is one lookup; a refused one is
+    // not (.meta is synthesized and not counted).
+    auto some = list(*s, famfs::kRootIno, true, 0, 5);  // ".", "..", .meta, f0, f1
+    CHECK(some.size() == 5);
     CHECK(s->referenced_inodes() == 2);
     fuse_entry_param e;
     REQUIRE(s->lookup(famfs::kRootIno, "f0", e).err() == 0);

@@ -69,42 +69,14 @@ sys.exit(0 if len(rows) == 2 and all(r["maps_direct"] == 1 and not r["fallback_r
     exit 0
 fi
 
-W=$(make_workdir)
-S=$W/sync
-MP=$W/mnt
-mkdir -p "$S" "$MP"
-HOSTS=()
-cleanup() {
-    local p
-    for p in "${HOSTS[@]}"; do kill -9 "$p" 2>/dev/null; done
-    wait 2>/dev/null
-    rm -rf "$W"
-}
-trap cleanup EXIT
-for h in A B; do python3 -c 'import uuid; print(uuid.uuid4())' >"$S/$h.uuid"; done
-FAMFS_SYSTEM_UUID_FILE=$S/A.uuid "$FAMFS" mkfs --emulate 512M "$W/famfs0" >/dev/null ||
-    { echo "FAIL: mkfs"; exit 1; }
+hosts_setup A B
 for h in A B; do
-    unshare --mount --propagation private --pid --fork --mount-proc \
-        bash "$0" --host "$h" "$S" "$W/famfs0" "$MP" &
-    HOSTS+=($!)
+    hosts_start bash "$0" --host "$h" "$S" "$W/famfs0" "$MP"
 done
 deadline=$((SECONDS + 120))
 for h in A B; do
     while [ ! -e "$S/$h.done" ] && [ $SECONDS -lt $deadline ]; do sleep 0.05; done
 done
-total_pass=0 total_fail=0
-for h in A B; do
-    echo "---- host $h"
-    grep -E '^(PASS|FAIL|SKIP)' "$S/$h.log"
-    if [ -e "$S/$h.summary" ]; then
-        read -r p _ f _ <"$S/$h.summary"
-        total_pass=$((total_pass + p)) total_fail=$((total_fail + f))
-    else
-        echo "FAIL: host $h did not finish"
-        tail -5 "$S/$h.log"
-        total_fail=$((total_fail + 1))
-    fi
-done
-echo "2 hosts: $total_pass passed, $total_fail failed"
-[ "$total_fail" -eq 0 ]
+hosts_collect A B
+printf "2 hosts: "
+summary

@@ -4,6 +4,7 @@
 // populated by our own library here, it writes OUTDIR/superblock/* (superblock
 // + log header), OUTDIR/replay/* (the published entries, raw and crc-fixing),
 // plus small hand-made seeds for OUTDIR/json and OUTDIR/alloc.
+#include <linux/fuse.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -70,7 +71,7 @@ int main(int argc, char** argv) {
         return 2;
     }
     const fsys::path out = argv[1];
-    for (const char* d : {"superblock", "replay", "json", "alloc"})
+    for (const char* d : {"superblock", "replay", "json", "alloc", "screen"})
         fsys::create_directories(out / d);
     for (int i = 2; i < argc; ++i)
         from_image(out, fsys::path(argv[i]).filename().string(), argv[i]);
@@ -90,5 +91,34 @@ int main(int argc, char** argv) {
         {~0ULL - 0x1fffff, 1, 1, 2 << 20, 100},
     };
     for (const auto& v : alloc_seeds) write(out / "alloc" / std::to_string(k++), v, sizeof v);
+
+    // Requests as the kernel sends them: header (40 bytes) + body.
+    auto request = [&](uint32_t opcode, const std::vector<uint8_t>& body) {
+        std::vector<uint8_t> r(40 + body.size());
+        const uint32_t len = static_cast<uint32_t>(r.size());
+        const uint64_t unique = 2, nodeid = 1;
+        std::memcpy(r.data(), &len, 4);
+        std::memcpy(r.data() + 4, &opcode, 4);
+        std::memcpy(r.data() + 8, &unique, 8);
+        std::memcpy(r.data() + 16, &nodeid, 8);
+        std::copy(body.begin(), body.end(), r.begin() + 40);
+        write(out / "screen" / std::to_string(k++), r.data(), r.size());
+    };
+    request(FUSE_LOOKUP, {'f', 'i', 'l', 'e', 0});
+    request(FUSE_GETATTR, std::vector<uint8_t>(sizeof(fuse_getattr_in)));
+    request(FUSE_READ, std::vector<uint8_t>(sizeof(fuse_read_in)));
+    request(FUSE_OPEN, std::vector<uint8_t>(sizeof(fuse_open_in)));
+    std::vector<uint8_t> rename(sizeof(fuse_rename2_in));
+    for (char c : std::string("a\0b\0", 4)) rename.push_back(static_cast<uint8_t>(c));
+    request(FUSE_RENAME2, rename);
+    std::vector<uint8_t> forget(sizeof(fuse_batch_forget_in) + 2 * sizeof(fuse_forget_one));
+    forget[0] = 2;
+    request(FUSE_BATCH_FORGET, forget);
+    std::vector<uint8_t> xattr(sizeof(fuse_getxattr_in));
+    for (char c : std::string("user.famfs.stats")) xattr.push_back(static_cast<uint8_t>(c));
+    xattr.push_back(0);
+    request(FUSE_GETXATTR, xattr);
+    request(54, {});  // GET_FMAP: header only
+    request(FUSE_INIT, std::vector<uint8_t>(64));
     return 0;
 }

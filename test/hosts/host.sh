@@ -44,7 +44,7 @@ if [ "$IDX" -eq 0 ]; then
         '$FAMFS' creat -s 8M -S 101 '$MP/proj/data/raw/sample0' &&
         '$FAMFS' creat -s 3000 -S 102 '$MP/proj/docs/readme' &&
         '$FAMFS' creat -s 64M -S 103 '$MP/proj/data/big' >/dev/null"
-    (cd "$MP" && find . -printf '%p %y %s %m\n' | sort) >"$S/owner.listing"
+    (cd "$MP" && find . -path ./.meta -prune -o -printf '%p %y %s %m\n' | sort) >"$S/owner.listing"
     date +%s%N >"$S/created"
     # Second round: one more file while the clients are mounted and reading.
     wait_marker round1.ready.all 60 || exit 1
@@ -55,7 +55,7 @@ else
     # ---- a client: see the owner's files appear, read them, fail to create ---------
     wait_marker created 60 || exit 1
     check "host $IDX: tree appears without manual steps" wait_for_path "$MP/proj/data/big" 2
-    (cd "$MP" && find . -printf '%p %y %s %m\n' | sort) >"$S/host$IDX.listing"
+    (cd "$MP" && find . -path ./.meta -prune -o -printf '%p %y %s %m\n' | sort) >"$S/host$IDX.listing"
     check "host $IDX: listing identical to the owner's" cmp -s "$S/owner.listing" "$S/host$IDX.listing"
     diff "$S/owner.listing" "$S/host$IDX.listing" | sed 's/^/    /'
     check "host $IDX: read() sample0" "$IOCHECK" read "$MP/proj/data/raw/sample0" 101

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared helpers for the mount tests (sourced). Needs: FAMFS (the CLI),
 # FAMFS_FUSED (the daemon), IOCHECK (famfs-iocheck) from the environment;
 # ctest sets them (test/integration/CMakeLists.txt).
@@ -61,4 +62,51 @@ make_workdir() {
     local base=/dev/shm
     [ -d "$base" ] && [ -w "$base" ] || base=${TMPDIR:-/tmp}
     mktemp -d "$base/famfs-it.XXXXXX"
+}
+
+# Several hosts on one machine (the hosts suites). hosts_setup NAME...:
+# a work dir W with a sync dir S and a mount path MP (the same path in every
+# host's namespace), a system uuid per host in $S/NAME.uuid, and an emulated
+# device $W/famfs0 formatted by the first host. Killing a host's pid 1 (on
+# exit) takes its daemon and its mount namespace, and so its mounts, with it.
+hosts_setup() {
+    local h
+    W=$(make_workdir)
+    S=$W/sync
+    MP=$W/mnt
+    mkdir -p "$S" "$MP"
+    HOSTS=()
+    trap hosts_cleanup EXIT
+    for h in "$@"; do python3 -c 'import uuid; print(uuid.uuid4())' >"$S/$h.uuid"; done
+    FAMFS_SYSTEM_UUID_FILE=$S/$1.uuid "$FAMFS" mkfs --emulate 512M "$W/famfs0" >/dev/null ||
+        { echo "FAIL: mkfs"; exit 1; }
+}
+hosts_cleanup() {
+    local p
+    for p in "${HOSTS[@]}"; do kill -9 "$p" 2>/dev/null; done
+    wait 2>/dev/null
+    rm -rf "$W"
+}
+# hosts_start CMD...: run CMD as a new host (mount + pid namespace).
+hosts_start() {
+    unshare --mount --propagation private --pid --fork --mount-proc "$@" &
+    HOSTS+=($!)
+}
+# hosts_collect NAME...: print each host's results ($S/NAME.log) and add its
+# closing line ($S/NAME.summary) to PASSED/FAILED; a host that wrote none
+# failed.
+hosts_collect() {
+    local h p f
+    for h in "$@"; do
+        echo "---- host $h"
+        grep -E '^(PASS|FAIL|SKIP)|timed out' "$S/$h.log" 2>/dev/null
+        if [ -e "$S/$h.summary" ]; then
+            read -r p _ f _ <"$S/$h.summary"
+            PASSED=$((PASSED + p))
+            FAILED=$((FAILED + f))
+        else
+            fail "host $h did not finish"
+            tail -5 "$S/$h.log" 2>/dev/null
+        fi
+    done
 }

@@ -4,10 +4,12 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "famfs/allocator.h"
@@ -58,6 +60,9 @@ public:
         // false: a reader that never appends (getmap, verify): the host's
         // uuid file is neither read nor created and role() is Client.
         bool identify_host = true;
+        // Non-empty: map the device through this famfs mount's .meta files
+        // (Device::open_through_mount) instead of opening it raw.
+        std::string through_mount;
     };
 
     // Opens the device, validates superblock and log header, replays the log.
@@ -102,6 +107,12 @@ public:
     template <typename Fn>
     void for_each_range(const Node& f, uint64_t off, uint64_t len, Fn fn) const;
 
+    // On a device opened through a mount (device().mountpoint() non-empty),
+    // maps `f`'s data ranges at their device offsets by mapping the file on
+    // the mount (fs_mount.cc), once per file; for_each_range calls it. A raw
+    // device needs nothing. Throws Error if the file cannot be opened there.
+    void map_file_through_mount(const Node& f) const;
+
     // Free-space view (rebuilt on demand).
     Allocator allocator_snapshot() const;
 
@@ -120,6 +131,8 @@ private:
     std::string host_uuid_file_;
     std::optional<Allocator> alloc_;
     size_t alloc_synced_files_ = 0;  // tree_.files_in_log_order() prefix already marked
+    mutable std::mutex mount_map_mu_;  // mount_mapped_
+    mutable std::unordered_set<uint64_t> mount_mapped_;  // inodes map_file_through_mount mapped
 };
 
 // Owner-only. Holds the device lock from construction (which also catches up
@@ -168,6 +181,7 @@ private:
 template <typename Fn>
 void Filesystem::for_each_range(const Node& f, uint64_t off, uint64_t len, Fn fn) const {
     const uint64_t end = std::min<uint64_t>(off + len, f.size);
+    if (!dev_.mountpoint().empty() && off < end) map_file_through_mount(f);
     while (off < end) {
         uint64_t dev_off = 0, contig = 0;
         if (!fmap_resolve(f.fmap, off, dev_off, contig)) break;

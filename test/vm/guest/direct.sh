@@ -17,12 +17,13 @@ s6_reads() { # the daemon's READ request count
 }
 
 s6_direct_client() {
-    local s=S6 here lib chk st r0 r1 rel seed sum size got gsize n=0 bad=() out
+    SCENARIO=S6
+    local here lib chk st r0 r1 rel seed sum size got gsize n=0 bad=() out
     here=$(dirname "$0")
     lib=$here/libfamfs-direct.so
     chk=$here/famfs-direct-check
     if [[ ! -f $lib || ! -x $chk ]]; then
-        skip $s "libfamfs-direct.so or famfs-direct-check not staged (build the project)"
+        skip "libfamfs-direct.so or famfs-direct-check not staged (build the project)"
         return
     fi
     export FAMFS_DIRECT_LIB=$lib
@@ -46,9 +47,9 @@ s6_direct_client() {
     done <"$SYNC/manifest1"
     r1=$(s6_reads)
     if [[ ${#bad[@]} -eq 0 && $n -gt 0 ]]; then
-        pass $s "famfs run: vmtool's mmap checksums of all $n files equal A's, cat's read() equals the compat view"
+        pass "famfs run: vmtool's mmap checksums of all $n files equal A's, cat's read() equals the compat view"
     else
-        fail $s "famfs run checksums differ: ${bad[*]:-<empty manifest>}"
+        fail "famfs run checksums differ: ${bad[*]:-<empty manifest>}"
     fi
     out=$(python3 -c '
 import json, sys
@@ -57,22 +58,22 @@ print(sum(r["maps_direct"] for r in rows), sum(r["reads_direct"] for r in rows),
       sum(sum(r["fallback_reasons"].values()) for r in rows))' "$st" 2>&1)
     read -r maps reads fbs <<<"$out"
     if [[ ${maps:-0} -ge $n && ${reads:-0} -gt 0 && ${fbs:-1} -eq 0 ]]; then
-        pass $s "served from /dev/dax0.0 directly: $maps maps, $reads reads, 0 fallbacks"
+        pass "served from /dev/dax0.0 directly: $maps maps, $reads reads, 0 fallbacks"
     else
-        fail $s "library counters: maps $maps reads $reads fallbacks $fbs ($(oneline "$(cat "$st")"))"
+        fail "library counters: maps $maps reads $reads fallbacks $fbs ($(oneline "$(cat "$st")"))"
     fi
     if [[ -n $r0 && $r0 == "$r1" ]]; then
-        pass $s "B's daemon served no READ during the famfs run reads ($r0 -> $r1)"
+        pass "B's daemon served no READ during the famfs run reads ($r0 -> $r1)"
     else
-        fail $s "B's daemon READ counter moved: $r0 -> $r1"
+        fail "B's daemon READ counter moved: $r0 -> $r1"
     fi
 
     # write(fd, mapped_ptr, n) from a direct devdax mapping: a pipe, a tmpfs file.
-    check $s "write(pipe|tmpfs file, direct devdax mapping): bytes intact, no oops" \
+    check "write(pipe|tmpfs file, direct devdax mapping): bytes intact, no oops" \
         "$FAMFS_BIN" run -- "$chk" pipe "$MNT/dir1/nine-meg.bin" 14
     if dmesg | tail -n +"$((dmesg0 + 1))" | grep -iE "BUG:|Oops|general protection"; then
-        fail $s "the kernel logged an oops during S6"
+        fail "the kernel logged an oops during S6"
     else
-        pass $s "no kernel oops during S6"
+        pass "no kernel oops during S6"
     fi
 }

@@ -28,13 +28,17 @@ export FAMFS_SYSTEM_UUID_FILE=$OUT/system_uuid
 mkdir -p "$OUT"
 
 # ---------------------------------------------------------------- reporting
-result() { # SCENARIO STATUS TEXT
-    printf '%s: [%s] %s\n' "$2" "$ROLE_UC" "$3"
-    printf '%s|%s|[%s] %s\n' "$1" "$2" "$ROLE_UC" "$3" >>"$OUT/results"
-}
-pass() { result "$1" PASS "$2"; }
-fail() { result "$1" FAIL "$2"; }
-skip() { result "$1" SKIP "$2"; }
+# The checks come from test/lib/check.sh (the same library as the host
+# suites); each result also goes to the results file, tagged with the
+# scenario the current step belongs to (SCENARIO, set by each step).
+# (test/vm/run stages test/lib/check.sh beside this script)
+# shellcheck source=../../lib/check.sh
+source "$(dirname "$0")/check.sh"
+SCENARIO=S0
+CHECK_TAG="[$ROLE_UC]"
+CHECK_WRAP=T
+CHECK_LOG=$OUT/commands.log
+check_record() { printf '%s|%s|%s\n' "$SCENARIO" "$1" "$2" >>"$OUT/results"; }
 # One line from (possibly long) command output, for FAIL details.
 oneline() { tr '\n' ' ' <<<"$1" | cut -c1-300; }
 
@@ -48,21 +52,6 @@ T() {
     vmtool) c=$VMTOOL ;;
     esac
     timeout -k 5 "$CMD_TIMEOUT" "$c" "$@"
-}
-
-# check SCENARIO "what" CMD...: run CMD, PASS if it exits 0.
-check() {
-    local s=$1 what=$2 out rc
-    shift 2
-    out=$(T "$@" 2>&1)
-    rc=$?
-    printf '%s\n' "$out" >>"$OUT/commands.log"
-    if [[ $rc -eq 0 ]]; then
-        pass "$s" "$what"
-    else
-        fail "$s" "$what (exit $rc: $(oneline "$out"))"
-    fi
-    return $rc
 }
 
 # run CMD...: echo it and its output to the console (and commands.log).
@@ -98,10 +87,10 @@ finish() {
     exit 0
 }
 
-# abort_all SCENARIO "why": record a failure, tell the other guest, stop.
+# abort_all "why": record a failure, tell the other guest, stop.
 abort_all() {
-    fail "$1" "$2"
-    flag abort "$ROLE_UC: $2"
+    fail "$1"
+    flag abort "$ROLE_UC: $1"
     finish
 }
 
@@ -110,38 +99,40 @@ vmtool() { T vmtool "$@"; }
 
 # ------------------------------------------------------------ S0: plumbing
 s0_owner() {
-    local s=S0 token
+    SCENARIO=S0
+    local token
     run ndctl list -N -R
     # --map: where the struct pages of the device live ("mem": guest RAM,
     # "dev": on the device itself).
     if ! run ndctl create-namespace -f -e namespace0.0 -m devdax -M "$DEVDAX_MAP"; then
-        abort_all $s "ndctl create-namespace -m devdax failed"
+        abort_all "ndctl create-namespace -m devdax failed"
     fi
-    [[ -c $DEV ]] || abort_all $s "$DEV missing after create-namespace"
+    [[ -c $DEV ]] || abort_all "$DEV missing after create-namespace"
     run daxctl list -D -R
-    check $s "ndctl turned the shared nvdimm into $DEV (devdax, $(daxctl list -d dax0.0 | grep -o '"size":[0-9]*'))" \
+    check "ndctl turned the shared nvdimm into $DEV (devdax, $(daxctl list -d dax0.0 | grep -o '"size":[0-9]*'))" \
         test "$(daxctl list -d dax0.0 | grep -c '"mode":"devdax"')" = 1
     token="famfs-vm-$(cat /proc/sys/kernel/random/uuid)"
-    check $s "wrote token through an mmap of $DEV at offset $PLUMB_OFFSET" \
+    check "wrote token through an mmap of $DEV at offset $PLUMB_OFFSET" \
         vmtool poke "$DEV" "$PLUMB_OFFSET" "$token"
     flag devdax-ready "$token"
 }
 
 s0_client() {
-    local s=S0 token got
+    SCENARIO=S0
+    local token got
     token=$(cat "$SYNC/devdax-ready")
     run daxctl list -D -R
     run ndctl list -N
     if [[ ! -c $DEV ]]; then
-        abort_all $s "$DEV did not appear from the existing devdax info block"
+        abort_all "$DEV did not appear from the existing devdax info block"
     fi
-    check $s "$DEV appeared from the devdax info block written by A (no ndctl create here)" \
+    check "$DEV appeared from the devdax info block written by A (no ndctl create here)" \
         test "$(daxctl list -d dax0.0 | grep -c '"mode":"devdax"')" = 1
     got=$(vmtool peek "$DEV" "$PLUMB_OFFSET" "${#token}" 2>&1)
     if [[ $got == "$token" ]]; then
-        pass $s "read A's token back through an mmap of $DEV: shared memory works"
+        pass "read A's token back through an mmap of $DEV: shared memory works"
     else
-        fail $s "token mismatch at $PLUMB_OFFSET (want $token, got $(oneline "$got"))"
+        fail "token mismatch at $PLUMB_OFFSET (want $token, got $(oneline "$got"))"
     fi
 }
 
@@ -168,8 +159,8 @@ USE_SYSTEMD=0
 UNIT_INSTANCE=$(systemd-escape --path "$MNT" 2>/dev/null || echo mnt-famfs)
 UNIT=famfs-fused@$UNIT_INSTANCE.service
 
-mount_famfs() { # SCENARIO [OPTS]
-    local s=$1 opts=${2:-} t0 args=() ok=1
+mount_famfs() { # [OPTS]
+    local opts=${1:-} t0 args=() ok=1
     mkdir -p "$MNT"
     t0=$(now_ms)
     if ((USE_SYSTEMD)); then
@@ -179,26 +170,26 @@ mount_famfs() { # SCENARIO [OPTS]
             "uuid_file=$FAMFS_SYSTEM_UUID_FILE${opts:+,$opts}" >"/etc/famfs/$UNIT_INSTANCE.env"
         run cat "/etc/famfs/$UNIT_INSTANCE.env"
         T systemctl daemon-reload
-        check "$s" "systemctl start $UNIT (the project's famfs-fused@ unit, options ${opts:-none})" \
+        check "systemctl start $UNIT (the project's famfs-fused@ unit, options ${opts:-none})" \
             systemctl start "$UNIT" || ok=0
         run systemctl status --no-pager "$UNIT" | head -12
     else
         [[ -n $opts ]] && args=(-o "$opts")
-        check "$s" "famfs mount ${args[*]} $DEV $MNT" famfs mount "${args[@]}" "$DEV" "$MNT" || ok=0
+        check "famfs mount ${args[*]} $DEV $MNT" famfs mount "${args[@]}" "$DEV" "$MNT" || ok=0
     fi
     ((ok)) || return 1
     echo "mount took $(($(now_ms) - t0)) ms"
     run grep " $MNT " /proc/mounts
-    check "$s" "$MNT is a FUSE mount (fuse.famfs) in /proc/mounts" \
+    check "$MNT is a FUSE mount (fuse.famfs) in /proc/mounts" \
         grep -q " $MNT fuse.famfs " /proc/mounts
     # On a real DAX device the daemon copies read data out of its mapping
     # rather than letting the kernel pin devdax pages (see README).
     local stats
     stats=$(T getfattr --absolute-names --only-values -n user.famfs.stats "$MNT" 2>&1)
     if [[ $stats == *'"mode":"compat"'* && $stats == *'"zero_copy_reads":false'* ]]; then
-        pass "$s" "stats: compat mode (stock 6.1 kernel), reads copied out of the devdax mapping"
+        pass "stats: compat mode (stock 6.1 kernel), reads copied out of the devdax mapping"
     else
-        fail "$s" "stats: expected compat mode and zero_copy_reads false: $(oneline "$stats")"
+        fail "stats: expected compat mode and zero_copy_reads false: $(oneline "$stats")"
     fi
 }
 
@@ -211,25 +202,24 @@ manifest() {
         rel=${f#"$MNT"/}
         read -r sum size _ < <(vmtool sum "$f") || sum=ERROR
         echo "$rel ${SEEDS[$rel]:--} $sum ${size:-0}" >>"$out"
-    done < <(T find "$MNT" -type f | LC_ALL=C sort)
+    done < <(T find "$MNT" -path "$MNT/.meta" -prune -o -type f -print | LC_ALL=C sort)  # .meta: the log itself
 }
 declare -A SEEDS
 
-create_files() { # SCENARIO ENTRY...
-    local s=$1 e rel size seed extra
-    shift
+create_files() { # ENTRY...
+    local e rel size seed extra
     for e in "$@"; do
         read -r rel size seed extra <<<"$e"
         # shellcheck disable=SC2086 # extra holds the striping options
-        if check "$s" "famfs creat -s $size --seed $seed ${extra:+$extra }$rel" \
+        if check "famfs creat -s $size --seed $seed ${extra:+$extra }$rel" \
             famfs creat -s "$size" --seed "$seed" $extra "$MNT/$rel"; then
             SEEDS[$rel]=$seed
         fi
     done
 }
 
-verify_seeds() { # SCENARIO MANIFEST
-    local s=$1 rel seed sum size n=0 bad=() out first=''
+verify_seeds() { # MANIFEST
+    local rel seed sum size n=0 bad=() out first=''
     while read -r rel seed sum size; do
         [[ $seed == - ]] && continue
         n=$((n + 1))
@@ -238,49 +228,50 @@ verify_seeds() { # SCENARIO MANIFEST
             [[ -n $first ]] || first="$rel: $(oneline "$out")"
         fi
         printf '%s\n' "$out" >>"$OUT/commands.log"
-    done <"$2"
+    done <"$1"
     if [[ ${#bad[@]} -eq 0 && $n -gt 0 ]]; then
-        pass "$s" "famfs verify --seed matches for all $n seeded files"
+        pass "famfs verify --seed matches for all $n seeded files"
     else
-        fail "$s" "famfs verify failed for ${bad[*]:-<no seeded files>} ($n checked; first: ${first:-none})"
+        fail "famfs verify failed for ${bad[*]:-<no seeded files>} ($n checked; first: ${first:-none})"
     fi
 }
 
-compare_sums() { # SCENARIO MANIFEST: mmap checksum of every listed file
-    local s=$1 rel seed sum size n=0 got gsize bad=()
+compare_sums() { # MANIFEST: mmap checksum of every listed file
+    local rel seed sum size n=0 got gsize bad=()
     while read -r rel seed sum size; do
         n=$((n + 1))
         read -r got gsize _ < <(vmtool sum "$MNT/$rel" 2>&1) || got=ERROR
         [[ $got == "$sum" && $gsize == "$size" ]] || bad+=("$rel(want $sum/$size got $got/${gsize:-?})")
-    done <"$2"
+    done <"$1"
     if [[ ${#bad[@]} -eq 0 && $n -gt 0 ]]; then
-        pass "$s" "mmap checksum of all $n files matches what A wrote"
+        pass "mmap checksum of all $n files matches what A wrote"
     else
-        fail "$s" "mmap checksum mismatch: ${bad[*]:-<empty manifest>}"
+        fail "mmap checksum mismatch: ${bad[*]:-<empty manifest>}"
     fi
 }
 
 # ------------------------------------------------------------- S1: owner
 s1_owner() {
-    local s=S1 out src
+    SCENARIO=S1
+    local out src
     out=$(famfs mkfs "$DEV" 2>&1)
     local rc=$?
     echo "$out" | tee -a "$OUT/commands.log"
     if [[ $rc -ne 0 ]]; then
-        abort_all $s "famfs mkfs $DEV failed (exit $rc: $(oneline "$out"))"
+        abort_all "famfs mkfs $DEV failed (exit $rc: $(oneline "$out"))"
     fi
-    pass $s "famfs mkfs $DEV (owner uuid $(cat "$FAMFS_SYSTEM_UUID_FILE"))"
-    mount_famfs $s || abort_all $s "cannot mount on the owner"
+    pass "famfs mkfs $DEV (owner uuid $(cat "$FAMFS_SYSTEM_UUID_FILE"))"
+    mount_famfs || abort_all "cannot mount on the owner"
     s5_daemon
 
-    check $s "famfs mkdir ${DIRS1[*]}" famfs mkdir "${DIRS1[@]/#/$MNT/}"
-    create_files $s "${FILES1[@]}"
+    check "famfs mkdir ${DIRS1[*]}" famfs mkdir "${DIRS1[@]/#/$MNT/}"
+    create_files "${FILES1[@]}"
     run famfs getmap "$MNT/striped.bin"
     out=$(famfs getmap --json "$MNT/striped.bin" 2>&1)
     if grep -qiE 'interleav|nstrips' <<<"$out"; then
-        pass $s "striped.bin has an interleaved map (getmap --json)"
+        pass "striped.bin has an interleaved map (getmap --json)"
     else
-        fail $s "striped.bin map is not interleaved: $(oneline "$out")"
+        fail "striped.bin map is not interleaved: $(oneline "$out")"
     fi
 
     # A directory tree copied in with cp -r (content from /dev/urandom).
@@ -290,25 +281,26 @@ s1_owner() {
     head -c 2500000 /dev/urandom >"$src/sub/mid.dat"
     head -c 7 /dev/urandom >"$src/sub/deeper/tiny.dat"
     echo "hello famfs" >"$src/sub/deeper/hello.txt"
-    check $s "famfs mkdir -p tree/x/y" famfs mkdir -p "$MNT/tree/x/y"
-    check $s "famfs cp -r of a 4-file, 4-dir tree into tree/" famfs cp -r "$src" "$MNT/tree/"
+    check "famfs mkdir -p tree/x/y" famfs mkdir -p "$MNT/tree/x/y"
+    check "famfs cp -r of a 4-file, 4-dir tree into tree/" famfs cp -r "$src" "$MNT/tree/"
     if out=$(T diff -r "$src" "$MNT/tree/src-tree" 2>&1); then
-        pass $s "diff -r: the copied tree equals its source"
+        pass "diff -r: the copied tree equals its source"
     else
-        fail $s "copied tree differs: $(oneline "$out")"
+        fail "copied tree differs: $(oneline "$out")"
     fi
 
     manifest "$SYNC/manifest1"
     (cd "$MNT" && T find . | LC_ALL=C sort) >"$SYNC/tree1"
     run cat "$SYNC/manifest1"
-    verify_seeds $s "$SYNC/manifest1"
-    compare_sums $s "$SYNC/manifest1"
+    verify_seeds "$SYNC/manifest1"
+    compare_sums "$SYNC/manifest1"
     flag s1-done
 }
 
 # ------------------------------------------------------------ S2: client
 s2_client() {
-    local s=S2 out rc
+    SCENARIO=S2
+    local out rc
     # famfs mode asked for on this stock kernel (real /dev/dax, no famfs in
     # fuse): one line and a non-zero exit before anything is mounted.
     mkdir -p "$MNT"
@@ -316,52 +308,53 @@ s2_client() {
     rc=$?
     if ((rc != 0)) && [[ $(wc -l <<<"$out") -eq 1 && $out == *"no famfs support"* ]] &&
         ! grep -q " $MNT " /proc/mounts; then
-        pass $s "famfs=on on a kernel without famfs is refused in one line: $out"
+        pass "famfs=on on a kernel without famfs is refused in one line: $out"
     else
-        fail $s "famfs=on: exit $rc, expected one line and no mount: $(oneline "$out")"
+        fail "famfs=on: exit $rc, expected one line and no mount: $(oneline "$out")"
     fi
-    mount_famfs $s "refresh_ms=$REFRESH_MS" || abort_all $s "cannot mount on the client"
+    mount_famfs "refresh_ms=$REFRESH_MS" || abort_all "cannot mount on the client"
     s5_daemon
     out=$(cd "$MNT" && T find . | LC_ALL=C sort)
     if [[ $out == "$(cat "$SYNC/tree1")" ]]; then
-        pass $s "sees A's whole tree ($(wc -l <"$SYNC/tree1") entries) right after mount"
+        pass "sees A's whole tree ($(wc -l <"$SYNC/tree1") entries) right after mount"
     else
-        fail $s "tree differs from A's: $(oneline "$(diff <(echo "$out") "$SYNC/tree1")")"
+        fail "tree differs from A's: $(oneline "$(diff <(echo "$out") "$SYNC/tree1")")"
     fi
-    verify_seeds $s "$SYNC/manifest1"
-    compare_sums $s "$SYNC/manifest1"
+    verify_seeds "$SYNC/manifest1"
+    compare_sums "$SYNC/manifest1"
 
     out=$(famfs creat -s 2m --seed 99 "$MNT/client-made.bin" 2>&1)
     rc=$?
     echo "client creat -> exit $rc: $out"
     if [[ $rc -ne 0 && $(grep -c . <<<"$out") -eq 1 && ! -e $MNT/client-made.bin ]]; then
-        pass $s "client's famfs creat fails cleanly (exit $rc, one line: $out)"
+        pass "client's famfs creat fails cleanly (exit $rc, one line: $out)"
     else
-        fail $s "client's famfs creat: exit $rc, $(grep -c . <<<"$out") lines, file $([[ -e $MNT/client-made.bin ]] && echo exists || echo absent): $(oneline "$out")"
+        fail "client's famfs creat: exit $rc, $(grep -c . <<<"$out") lines, file $([[ -e $MNT/client-made.bin ]] && echo exists || echo absent): $(oneline "$out")"
     fi
     out=$(famfs mkdir "$MNT/client-dir" 2>&1)
     rc=$?
     if [[ $rc -ne 0 && ! -e $MNT/client-dir ]]; then
-        pass $s "client's famfs mkdir fails too (exit $rc: $(oneline "$out"))"
+        pass "client's famfs mkdir fails too (exit $rc: $(oneline "$out"))"
     else
-        fail $s "client's famfs mkdir: exit $rc, dir $([[ -e $MNT/client-dir ]] && echo exists || echo absent)"
+        fail "client's famfs mkdir: exit $rc, dir $([[ -e $MNT/client-dir ]] && echo exists || echo absent)"
     fi
-    check $s "mount still answers after the refused creat" ls "$MNT/tree"
+    check "mount still answers after the refused creat" ls "$MNT/tree"
     flag s2-done
 }
 
 # ------------------------------------------------------------- S3: both
 s3_owner() {
-    local s=S3
-    check $s "famfs mkdir later (client mounted)" famfs mkdir "$MNT/later"
-    create_files $s "${FILES3[@]}"
+    SCENARIO=S3
+    check "famfs mkdir later (client mounted)" famfs mkdir "$MNT/later"
+    create_files "${FILES3[@]}"
     manifest "$SYNC/manifest-all"
     grep -E '^(later/|late-top)' "$SYNC/manifest-all" >"$SYNC/manifest3"
     flag s3-created
 }
 
 s3_client() {
-    local s=S3 t0 rel seed sum size missing waited limit
+    SCENARIO=S3
+    local t0 rel seed sum size missing waited limit
     limit=$((REFRESH_MS + REFRESH_SLACK_MS))
     t0=$(now_ms)
     while :; do
@@ -375,91 +368,92 @@ s3_client() {
         sleep 0.05
     done
     if [[ ${#missing[@]} -eq 0 && $waited -le $limit ]]; then
-        pass $s "sees A's $(wc -l <"$SYNC/manifest3") new files ${waited} ms after A finished (refresh_ms=$REFRESH_MS, limit ${limit} ms incl. ${REFRESH_SLACK_MS} ms TCG slack)"
+        pass "sees A's $(wc -l <"$SYNC/manifest3") new files ${waited} ms after A finished (refresh_ms=$REFRESH_MS, limit ${limit} ms incl. ${REFRESH_SLACK_MS} ms TCG slack)"
     elif [[ ${#missing[@]} -eq 0 ]]; then
-        fail $s "new files appeared only after ${waited} ms (limit ${limit} ms)"
+        fail "new files appeared only after ${waited} ms (limit ${limit} ms)"
     else
-        fail $s "after ${waited} ms still missing: ${missing[*]}"
+        fail "after ${waited} ms still missing: ${missing[*]}"
     fi
-    verify_seeds $s "$SYNC/manifest3"
-    compare_sums $s "$SYNC/manifest-all"
+    verify_seeds "$SYNC/manifest3"
+    compare_sums "$SYNC/manifest-all"
     flag s3-done
 }
 
 # ------------------------------------------------------------ S4: fsck
 s4_both() {
-    local s=S4 out rc idx
+    SCENARIO=S4
+    local out rc idx
     out=$(famfs fsck "$DEV" 2>&1)
     rc=$?
     echo "$out" | tee -a "$OUT/commands.log"
     if [[ $rc -eq 0 ]]; then
-        pass $s "famfs fsck $DEV reports clean"
+        pass "famfs fsck $DEV reports clean"
     else
-        fail $s "famfs fsck $DEV on the clean fs: exit $rc: $(oneline "$out")"
+        fail "famfs fsck $DEV on the clean fs: exit $rc: $(oneline "$out")"
     fi
     out=$(famfs fsck "$MNT" 2>&1)
     rc=$?
     if [[ $rc -eq 0 ]]; then
-        pass $s "famfs fsck $MNT (through the mount) reports clean"
+        pass "famfs fsck $MNT (through the mount) reports clean"
     else
-        fail $s "famfs fsck $MNT on the clean fs: exit $rc: $(oneline "$out")"
+        fail "famfs fsck $MNT on the clean fs: exit $rc: $(oneline "$out")"
     fi
 
     flag "s4-clean-$ROLE"
-    wait_flag corrupted || { fail $s "host never corrupted the log"; return; }
+    wait_flag corrupted || { fail "host never corrupted the log"; return; }
     idx=$(cat "$SYNC/corrupted")
     out=$(famfs fsck "$DEV" 2>&1)
     rc=$?
     echo "$out" | tee -a "$OUT/commands.log"
     if [[ $rc -ne 0 ]] && grep -qiE "(index|entry|#)[^0-9]{0,12}\b$idx\b" <<<"$out"; then
-        pass $s "fsck reports the entry corrupted from the host (index $idx, exit $rc: $(oneline "$out" | cut -c1-160))"
+        pass "fsck reports the entry corrupted from the host (index $idx, exit $rc: $(oneline "$out" | cut -c1-160))"
     elif [[ $rc -ne 0 ]]; then
-        fail $s "fsck failed (exit $rc) but did not name index $idx: $(oneline "$out")"
+        fail "fsck failed (exit $rc) but did not name index $idx: $(oneline "$out")"
     else
-        fail $s "fsck missed the corrupted entry $idx (exit 0): $(oneline "$out")"
+        fail "fsck missed the corrupted entry $idx (exit 0): $(oneline "$out")"
     fi
     out=$(famfs fsck --json "$DEV" 2>&1)
     rc=$?
     echo "$out" >>"$OUT/commands.log"
     if [[ $rc -ne 0 ]] && grep -q '[{[]' <<<"$out"; then
-        pass $s "fsck --json also reports damage (exit $rc)"
+        pass "fsck --json also reports damage (exit $rc)"
     else
-        fail $s "fsck --json on the corrupted log: exit $rc: $(oneline "$out")"
+        fail "fsck --json on the corrupted log: exit $rc: $(oneline "$out")"
     fi
     flag "s4-done-$ROLE"
 }
 
 # -------------------------------------------------- S5: how daemons run
 s5_daemon() {
-    local s=S5 pid args main
+    SCENARIO=S5
+    local pid args main
     pid=$(pgrep -x famfs-fused | head -1)
     if [[ -z $pid ]]; then
-        fail $s "no famfs-fused process after mount"
+        fail "no famfs-fused process after mount"
         return
     fi
     args=$(tr '\0' ' ' </proc/"$pid"/cmdline)
     if ((USE_SYSTEMD)); then
         main=$(systemctl show -p MainPID --value "$UNIT")
         if [[ $main == "$pid" && $(systemctl is-active "$UNIT") == active ]]; then
-            pass $s "famfs-fused (pid $pid) runs from the systemd unit $UNIT (systemd is PID 1; Type=notify, active): $args"
+            pass "famfs-fused (pid $pid) runs from the systemd unit $UNIT (systemd is PID 1; Type=notify, active): $args"
         else
-            fail $s "famfs-fused pid $pid is not $UNIT's main pid ($main, $(systemctl is-active "$UNIT"))"
+            fail "famfs-fused pid $pid is not $UNIT's main pid ($main, $(systemctl is-active "$UNIT"))"
         fi
     elif [[ $(cat /proc/1/comm) == systemd ]]; then
-        pass $s "famfs-fused (pid $pid) started directly by 'famfs mount' (no famfs-fused@ unit in the repo): $args"
-        skip $s "systemd unit start: systemd/famfs-fused@.service.in not found"
+        pass "famfs-fused (pid $pid) started directly by 'famfs mount' (no famfs-fused@ unit in the repo): $args"
+        skip "systemd unit start: systemd/famfs-fused@.service.in not found"
     else
-        pass $s "famfs-fused (pid $pid) started directly by 'famfs mount' (guest init is busybox, FAMFS_VM_INIT=busybox or no systemd on the host): $args"
-        skip $s "systemd unit start: this guest boots busybox /init, not systemd"
+        pass "famfs-fused (pid $pid) started directly by 'famfs mount' (guest init is busybox, FAMFS_VM_INIT=busybox or no systemd on the host): $args"
+        skip "systemd unit start: this guest boots busybox /init, not systemd"
     fi
 }
 
 unmount_famfs() {
-    local s=$1
     if ((USE_SYSTEMD)); then
-        check "$s" "systemctl stop $UNIT (SIGTERM unmounts)" systemctl stop "$UNIT"
+        check "systemctl stop $UNIT (SIGTERM unmounts)" systemctl stop "$UNIT"
     else
-        check "$s" "famfs umount $MNT" famfs umount "$MNT"
+        check "famfs umount $MNT" famfs umount "$MNT"
     fi
     local i
     for i in $(seq 50); do
@@ -467,11 +461,11 @@ unmount_famfs() {
         sleep 0.1
     done
     if grep -q " $MNT " /proc/mounts; then
-        fail "$s" "$MNT still mounted after the unmount"
+        fail "$MNT still mounted after the unmount"
     elif pgrep -x famfs-fused >/dev/null; then
-        fail "$s" "$MNT unmounted but famfs-fused still runs ${i}x0.1 s later"
+        fail "$MNT unmounted but famfs-fused still runs ${i}x0.1 s later"
     else
-        pass "$s" "$MNT unmounted and famfs-fused exited"
+        pass "$MNT unmounted and famfs-fused exited"
     fi
 }
 
@@ -486,30 +480,30 @@ else
 fi
 
 if [[ -z $FAMFS_BIN || ! -x $FAMFS_BIN ]]; then
-    for s in S1 S2 S3 S4 S5; do
-        skip $s "famfs binaries not built (${FAMFS_BIN_WHY:-no famfs binary})"
+    for SCENARIO in S1 S2 S3 S4 S5; do
+        skip "famfs binaries not built (${FAMFS_BIN_WHY:-no famfs binary})"
     done
     finish
 fi
 
 if [[ $ROLE == a ]]; then
     s1_owner
-    wait_flag s2-done || abort_all S3 "client never finished S2"
+    wait_flag s2-done || SCENARIO=S3 abort_all "client never finished S2"
     s3_owner
-    wait_flag s3-done || fail S3 "client never finished S3"
+    wait_flag s3-done || SCENARIO=S3 fail "client never finished S3"
     s4_both
-    wait_flag s4-done-b || fail S4 "client never finished S4"
+    wait_flag s4-done-b || SCENARIO=S4 fail "client never finished S4"
     wait_flag umounted-b 60 || true
-    unmount_famfs S5
+    unmount_famfs
 else
-    wait_flag s1-done || abort_all S2 "owner never finished S1"
+    wait_flag s1-done || SCENARIO=S2 abort_all "owner never finished S1"
     s2_client
-    wait_flag s3-created || abort_all S3 "owner never finished creating S3 files"
+    wait_flag s3-created || SCENARIO=S3 abort_all "owner never finished creating S3 files"
     s3_client
     # S6: famfs run on /dev/dax0.0 (test/vm/guest/direct.sh, staged beside this script).
     [[ -f $(dirname "$0")/direct.sh ]] && source "$(dirname "$0")/direct.sh" && s6_direct_client
     s4_both
-    unmount_famfs S5
+    unmount_famfs
     flag umounted-b
 fi
 finish
