@@ -60,6 +60,7 @@ mkdir -p "$RUN/share/bin"
 cp "$BUILD/tools/famfs" "$BUILD/daemon/famfs-fused" "$RUN/share/bin/"
 cp "$HERE/guest-test.sh" "$HERE/guest-kernel-fixes.sh" "$HERE/famfs-proof.py" \
 	"$HERE/famfs-mock-server.py" "$RUN/share/"
+cp "$HERE/../test/lib/check.sh" "$RUN/share/check.sh"
 
 # initramfs: static busybox and an /init that mounts the host root (9p,
 # read-only), tmpfs on /tmp /run /mnt, the run's share (9p, rw) on

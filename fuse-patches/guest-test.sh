@@ -25,14 +25,12 @@ proof() { # proof MODE FILE: prints the line and keeps it in $PROOF
 	echo "$PROOF" | tee -a "$R"
 }
 proof_field() { echo "$PROOF" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
-pass() { echo "PASS: $*" | tee -a "$R"; }
-fail() { echo "FAIL: $*" | tee -a "$R"; }
+# pass/fail/check come from test/lib/check.sh (boot-test.sh stages it in the
+# share), like every shell suite's; each result also goes to the results file.
+# shellcheck source=../test/lib/check.sh
+source $S/check.sh
+check_record() { echo "$1: $2" >>"$R"; }
 info() { echo "INFO: $*" | tee -a "$R"; }
-check() {
-	local desc=$1
-	shift
-	if "$@"; then pass "$desc"; else fail "$desc"; fi
-}
 finish() {
 	# Diagnostics for the post-test stall (init's sync/umount after a
 	# famfs-mode run): what is left, and whether sync itself returns.

@@ -22,9 +22,9 @@ CHECK_LOG=${CHECK_LOG:-}
 
 check_record() { :; }
 _check_result() { # STATUS TEXT
-    local text=${CHECK_TAG:+$CHECK_TAG }$2
-    echo "$1: $text"
-    check_record "$1" "$text"
+    local _check_text=${CHECK_TAG:+$CHECK_TAG }$2
+    echo "$1: $_check_text"
+    check_record "$1" "$_check_text"
 }
 pass() {
     _check_result PASS "$*"
@@ -41,29 +41,31 @@ skip() {
     return 0
 }
 check() {
-    local what=$1 out rc
+    # Underscored locals: CMD may be a function of the suite that reads its
+    # own globals (a local "out" here would hide the suite's "out").
+    local _check_what=$1 _check_out _check_rc
     shift
     if [ -n "$CHECK_LOG" ]; then
-        out=$($CHECK_WRAP "$@" 2>&1)
-        rc=$?
-        printf '%s\n' "$out" >>"$CHECK_LOG"
+        _check_out=$($CHECK_WRAP "$@" 2>&1)
+        _check_rc=$?
+        printf '%s\n' "$_check_out" >>"$CHECK_LOG"
     else
         $CHECK_WRAP "$@"
-        rc=$?
+        _check_rc=$?
     fi
-    if [ "$rc" -eq 0 ]; then
-        pass "$what"
+    if [ "$_check_rc" -eq 0 ]; then
+        pass "$_check_what"
     elif [ -n "$CHECK_LOG" ]; then
-        fail "$what (exit $rc: $(printf '%s' "$out" | tr '\n' ' ' | cut -c1-300))"
+        fail "$_check_what (exit $_check_rc: $(printf '%s' "$_check_out" | tr '\n' ' ' | cut -c1-300))"
     else
-        fail "$what (exit $rc)"
+        fail "$_check_what (exit $_check_rc)"
     fi
-    return "$rc"
+    return "$_check_rc"
 }
 check_fails() {
-    local what=$1
+    local _check_what=$1
     shift
-    if timeout 20 "$@"; then fail "$what (unexpectedly succeeded)"; else pass "$what"; fi
+    if timeout 20 "$@"; then fail "$_check_what (unexpectedly succeeded)"; else pass "$_check_what"; fi
 }
 summary() {
     echo "$PASSED passed, $FAILED failed"

@@ -17,9 +17,8 @@ cleanup() {
 }
 trap cleanup EXIT
 export FAMFS_SYSTEM_UUID_FILE=$T/uuid
-passed=0 failed=0
-pass() { echo "PASS: $*"; passed=$((passed + 1)); }
-fail() { echo "FAIL: $*"; failed=$((failed + 1)); }
+# shellcheck source=../lib/check.sh
+source "$(dirname "$0")/../lib/check.sh"
 
 "$FAMFS" mkfs --emulate 256M "$T/dev" >/dev/null || { echo "FAIL: mkfs"; exit 1; }
 python3 "$HERE/hostile_log.py" "$T/dev" >"$T/list" || { echo "FAIL: writing the log"; exit 1; }
@@ -38,7 +37,7 @@ done <"$T/list"
 
 if ! timeout 40 "$FAMFS" mount "$T/dev" "$M" >"$T/mount" 2>&1; then
   fail "mount: $(cat "$T/mount")"
-  echo "$passed passed, $failed failed"
+  summary
   exit 1
 fi
 while read -r i kind name; do
@@ -80,5 +79,4 @@ done <"$T/list"
 [[ $(head -c 4096 "$M/ok0" | tr -d '\245' | wc -c) == 0 ]] && pass "first owner (ok0) keeps its bytes" ||
   fail "ok0's bytes changed"
 grep -q " $M fuse" /proc/mounts && pass "the daemon is still serving" || fail "the mount died"
-echo "$passed passed, $failed failed"
-((failed == 0))
+summary

@@ -14,8 +14,8 @@ cleanup() {
 }
 trap cleanup EXIT
 export FAMFS_SYSTEM_UUID_FILE=$T/uuid
-passed=0 failed=0
-check() { local d=$1; shift; if "$@"; then echo "PASS: $d"; passed=$((passed + 1)); else echo "FAIL: $d"; failed=$((failed + 1)); fi; }
+# shellcheck source=../lib/check.sh
+source "$(dirname "$0")/../lib/check.sh"
 DEV="$T/x,suid,dev/dev0"
 "$FAMFS" mkfs --emulate 64M "$DEV" >/dev/null || { echo "FAIL: mkfs"; exit 1; }
 if timeout 40 "$FAMFS" mount "$DEV" "$M" >"$T/out" 2>&1; then
@@ -30,5 +30,4 @@ if timeout 40 "$FAMFS" mount "$DEV" "$M" >"$T/out" 2>&1; then
 else
   check "mount of a device path with commas: $(cat "$T/out")" false
 fi
-echo "$passed passed, $failed failed"
-((failed == 0))
+summary
