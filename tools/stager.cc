@@ -18,7 +18,7 @@ namespace famfs::cli {
 namespace {
 
 NodeInfo info_of(const Node& n) {
-    return {n.is_dir(), n.mode, n.uid, n.gid, n.size, n.fmap};
+    return {n.is_dir(), n.mode, n.uid, n.gid, n.size, n.fmap, n.ino};
 }
 
 // The direct path: this process replays the log and appends itself.
@@ -56,6 +56,12 @@ protected:
     uint8_t* data_base(uint64_t& size) override {
         size = fs_->device().size();
         return fs_->device().base();
+    }
+    void map_data(const NodeInfo& f) override {
+        if (fs_->device().mountpoint().empty()) return;
+        const Node* n = f.ino ? fs_->tree().get(f.ino) : nullptr;
+        if (!n) command_error("a file to write is not in the replayed log; nothing written");
+        fs_->map_file_through_mount(*n);
     }
 
 private:
@@ -211,7 +217,11 @@ std::unique_ptr<Stager> open_stager(const GlobalOptions& g, const Target& t, siz
     const char* env = std::getenv("FAMFS_CONTROL");
     const std::string mode = env ? env : "";
     const bool require = mode == "require";
-    if (mode != "off" && !t.mountpoint.empty() && g.device.empty() &&
+    // A device bound to fsdev_dax has no raw mapping for the channel's data
+    // writes (the daemon allocates, this process writes the bytes): the local
+    // batch reaches file data through the files on the mount instead.
+    const bool fsdev = !t.mountpoint.empty() && dax_driver(t.device) == "fsdev_dax";
+    if (mode != "off" && !fsdev && !t.mountpoint.empty() && g.device.empty() &&
         (nitems <= kMaxRemoteItems || require)) {
         std::string why;
         const int fd = connect_daemon(t, why);
@@ -231,6 +241,10 @@ std::unique_ptr<Stager> open_stager(const GlobalOptions& g, const Target& t, siz
         if (require)
             command_error("FAMFS_CONTROL=require: the daemon of {} cannot create for us ({})",
                           t.mountpoint, why);
+    } else if (require && fsdev) {
+        command_error("FAMFS_CONTROL=require: {} is bound to fsdev_dax; the creation channel "
+                      "needs a raw-mappable device",
+                      t.device);
     } else if (require) {
         command_error("FAMFS_CONTROL=require: {} is not a path under a famfs mount{}",
                       t.mountpoint.empty() ? t.device : t.mountpoint,

@@ -23,6 +23,7 @@ struct NodeInfo {
     uint32_t mode = 0, uid = 0, gid = 0;
     uint64_t size = 0;
     Fmap fmap{};
+    uint64_t ino = 0;  // in the stager's own tree (local), 0 when remote
 };
 
 struct PathInfo {
@@ -56,6 +57,10 @@ public:
 
 protected:
     virtual uint8_t* data_base(uint64_t& device_size) = 0;
+    // Makes f's data reachable at data_base() + device offset: a device
+    // opened through its famfs mount (fsdev_dax) maps the file's extents
+    // through the file on the mount first.
+    virtual void map_data(const NodeInfo& f) { (void)f; }
 };
 
 // How many items a command may send through the daemon; bigger commands
@@ -74,6 +79,7 @@ void Stager::for_each_range(const NodeInfo& f, uint64_t off, uint64_t len, Fn fn
     uint64_t dev_size = 0;
     uint8_t* base = data_base(dev_size);
     const uint64_t end = std::min<uint64_t>(off + len, f.size);
+    if (off < end) map_data(f);
     while (off < end) {
         uint64_t dev_off = 0, contig = 0;
         if (!fmap_resolve(f.fmap, off, dev_off, contig)) break;
