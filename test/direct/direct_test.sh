@@ -8,14 +8,8 @@ source "$here/../integration/lib.sh"
 : "${DIRECT_CHECK:?}" "${DIRECT_MKMULTI:?}" "${FAMFS_DIRECT_LIB:?}"
 export FAMFS_DIRECT_LIB
 
-W=$(make_workdir)
+it_workdir
 chmod 755 "$W"   # the permission checks run as nobody
-cleanup() {
-    cleanup_mounts
-    rm -rf "$W"
-}
-trap cleanup EXIT
-export FAMFS_SYSTEM_UUID_FILE=$W/uuid
 DEV=$W/famfs0
 M=$W/mnt
 mkdir -p "$M" "$W/out"

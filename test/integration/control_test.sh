@@ -9,14 +9,8 @@
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/lib.sh"
 
-W=$(make_workdir)
-cleanup() {
-    cleanup_mounts
-    rm -rf "$W"
-}
-trap cleanup EXIT
+it_workdir
 
-export FAMFS_SYSTEM_UUID_FILE=$W/owner_uuid
 DEV=$W/famfs0
 M=$W/mnt
 mkdir -p "$M"
@@ -70,7 +64,7 @@ out=$(setpriv --reuid=65534 --regid=65534 --clear-groups env FAMFS_CONTROL=requi
 check "another user is refused by the daemon ($out)" has "$out" "only root"
 chmod o-x "$W"
 "$FAMFS" mkfs --emulate 1G "$W/other" >/dev/null 2>&1  # a uuid file for a second host
-out=$(FAMFS_SYSTEM_UUID_FILE=$W/client_uuid "$FAMFS" creat -s 2M "$M/x/fromclient" 2>&1); rc=$?
+out=$(FAMFS_SYSTEM_UUID_FILE=$CLIENT_UUID "$FAMFS" creat -s 2M "$M/x/fromclient" 2>&1); rc=$?
 check "a client host is refused ($out)" has "$rc $out" client
 check "  with an error exit" [ $rc -ne 0 ]
 check "  and nothing was written" [ "$(entries)" = "$n0" ]

@@ -64,6 +64,20 @@ make_workdir() {
     mktemp -d "$base/famfs-it.XXXXXX"
 }
 
+# it_workdir: the suite's work dir W, removed on exit together with every
+# mount the suite made (cleanup_mounts); this host's uuid file, exported as
+# FAMFS_SYSTEM_UUID_FILE (the owner's), and CLIENT_UUID for a second host.
+it_workdir() {
+    W=$(make_workdir)
+    trap it_cleanup EXIT
+    export FAMFS_SYSTEM_UUID_FILE=$W/owner_uuid
+    CLIENT_UUID=$W/client_uuid
+}
+it_cleanup() {
+    cleanup_mounts
+    rm -rf "$W"
+}
+
 # Several hosts on one machine (the hosts suites). hosts_setup NAME...:
 # a work dir W with a sync dir S and a mount path MP (the same path in every
 # host's namespace), a system uuid per host in $S/NAME.uuid, and an emulated

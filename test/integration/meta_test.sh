@@ -5,16 +5,9 @@
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/lib.sh"
 
-W=$(make_workdir)
-cleanup() {
-    cleanup_mounts
-    rm -rf "$W"
-}
-trap cleanup EXIT
+it_workdir
 
-OWNER_UUID=$W/owner_uuid
-CLIENT_UUID=$W/client_uuid
-export FAMFS_SYSTEM_UUID_FILE=$OWNER_UUID
+OWNER_UUID=$FAMFS_SYSTEM_UUID_FILE
 DEV=$W/famfs0
 M=$W/mnt
 C=$W/client

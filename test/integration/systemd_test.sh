@@ -6,12 +6,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 source "$here/lib.sh"
 : "${UNIT:?path of the configured famfs-fused@.service}"
 
-W=$(make_workdir)
-cleanup() {
-    cleanup_mounts
-    rm -rf "$W"
-}
-trap cleanup EXIT
+it_workdir
 export FAMFS_SYSTEM_UUID_FILE=$W/uuid
 
 # ---- systemd-analyze verify ------------------------------------------------------

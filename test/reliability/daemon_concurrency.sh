@@ -13,14 +13,7 @@ FILES=${1:-10000} WRITERS=${2:-4} CLIENTS=${3:-3}
 BATCH=50
 PER=$((FILES / WRITERS))
 
-W=$(make_workdir)
-cleanup() {
-    cleanup_mounts
-    rm -rf "$W"
-}
-trap cleanup EXIT
-export FAMFS_SYSTEM_UUID_FILE=$W/owner_uuid
-CLIENT_UUID=$W/client_uuid
+it_workdir
 DEV=$W/dev
 # 2 MiB per file, sparse on tmpfs: nothing is written but the metadata.
 "$FAMFS" mkfs --emulate $(( (FILES * 2 + 1024) ))M "$DEV" >/dev/null || { echo "FAIL: mkfs"; exit 1; }

@@ -8,15 +8,8 @@
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../integration/lib.sh"
 
-W=$(make_workdir)
-cleanup() {
-    cleanup_mounts
-    rm -rf "$W"
-}
-trap cleanup EXIT
-OWNER_UUID=$W/owner_uuid
-CLIENT_UUID=$W/client_uuid
-export FAMFS_SYSTEM_UUID_FILE=$OWNER_UUID
+it_workdir
+OWNER_UUID=$FAMFS_SYSTEM_UUID_FILE
 "$FAMFS" mkfs --emulate 16M "$W/probe" >/dev/null 2>&1  # creates the owner uuid
 FAMFS_SYSTEM_UUID_FILE=$CLIENT_UUID "$FAMFS" mkfs --emulate 16M "$W/probe2" >/dev/null 2>&1
 

@@ -7,12 +7,7 @@
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../integration/lib.sh"
 
-W=$(make_workdir)
-cleanup() {
-    cleanup_mounts
-    rm -rf "$W"
-}
-trap cleanup EXIT
+it_workdir
 export FAMFS_SYSTEM_UUID_FILE=$W/uuid
 N=${MOUNT_RACERS:-8}
 

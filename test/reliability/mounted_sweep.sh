@@ -12,14 +12,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../integration/lib.sh"
 STRIDE=${1:-16}
 
-W=$(make_workdir)
-cleanup() {
-    cleanup_mounts
-    rm -rf "$W"
-}
-trap cleanup EXIT
-export FAMFS_SYSTEM_UUID_FILE=$W/owner_uuid
-CLIENT_UUID=$W/client_uuid
+it_workdir
 FAMFS_SYSTEM_UUID_FILE=$CLIENT_UUID "$FAMFS" mkfs --emulate 16M "$W/probe" >/dev/null 2>&1
 DEV=$W/dev
 "$FAMFS" mkfs --emulate 64M "$DEV" >/dev/null || { echo "FAIL: mkfs"; exit 1; }

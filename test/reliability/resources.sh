@@ -13,14 +13,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../integration/lib.sh"
 CYCLES=${1:-10000}
 
-W=$(make_workdir)
-cleanup() {
-    cleanup_mounts
-    rm -rf "$W"
-}
-trap cleanup EXIT
-export FAMFS_SYSTEM_UUID_FILE=$W/owner_uuid
-CLIENT_UUID=$W/client_uuid
+it_workdir
 FAMFS_SYSTEM_UUID_FILE=$CLIENT_UUID "$FAMFS" mkfs --emulate 16M "$W/probe" >/dev/null 2>&1
 DEV=$W/dev
 "$FAMFS" mkfs --emulate 32000M "$DEV" >/dev/null || { echo "FAIL: mkfs"; exit 1; }
