@@ -194,19 +194,8 @@ void ControlServer::serve(int fd) {
         std::vector<uint64_t> changed;
         {
             std::shared_lock g(state_.tree_mu_);
-            const MetaTree& tree = fs.tree();
-            for (uint64_t i = first; i < tree.next_index(); ++i) {
-                const Node* n = tree.get(kFirstEntryIno + i);
-                if (!n) continue;
-                for (const Node* p = tree.get(n->parent); p;
-                     p = p->implicit ? tree.get(p->parent) : nullptr) {
-                    changed.push_back(p->ino);
-                    if (p->ino == kRootIno) break;
-                }
-            }
+            changed = state_.dirs_changed_since_locked(first);
         }
-        std::sort(changed.begin(), changed.end());
-        changed.erase(std::unique(changed.begin(), changed.end()), changed.end());
         if (state_.invalidate_dir_)
             for (uint64_t ino : changed) state_.invalidate_dir_(ino);
     };

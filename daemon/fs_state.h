@@ -144,6 +144,9 @@ public:
     // is released), so the kernel drops their cached attributes (size, nlink)
     // at once instead of showing them stale until attr_timeout.
     uint64_t refresh_if_needed();
+    // The directories whose listings changed with the log entries from index
+    // `first` on (sorted, unique). Caller holds tree_mu_.
+    std::vector<uint64_t> dirs_changed_since_locked(uint64_t first) const;
     void set_dir_invalidator(std::function<void(uint64_t ino)> invalidate);
 
     // ---- identity and device size (issue 11 items 4 and 5) -----------------
