@@ -138,19 +138,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         std::memcpy(&info.file_size, data + sizeof(Fmap), 8);
         encode_one(nullptr, 0, info, 0, 0);
     }
-    const uint64_t n = std::min<uint64_t>((size + sizeof(LogEntry) - 1) / sizeof(LogEntry), 64);
-    auto* log = dev.at<Log>(kLogOffset);
-    for (uint64_t i = 0; i < n; ++i) {
-        auto* e = reinterpret_cast<uint8_t*>(&log->entries[i]);
-        const size_t off = i * sizeof(LogEntry);
-        std::memcpy(e, data + off, std::min<size_t>(sizeof(LogEntry), size - off));
-        if (flags & 1) {
-            log->entries[i].seqnum = i;
-            log->entries[i].crc = entry_crc(log->entries[i]);
-        }
-    }
-    log->header.next_index = n;
-    log->header.next_seqnum = n;
+    const uint64_t n = fuzz::write_log_entries(dev, data, size, flags & 1);
     try {
         LogView view(dev);
         MetaTree tree(view.superblock().daxdev.size, view.superblock().log_len);

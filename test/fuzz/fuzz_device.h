@@ -7,11 +7,13 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <memory>
 #include <string>
 
+#include "famfs/crc.h"
 #include "famfs/device.h"
 #include "famfs/fs.h"
 
@@ -54,6 +56,26 @@ private:
 inline FuzzDevice& device() {
     static FuzzDevice d;
     return d;
+}
+
+// Writes the input as up to 64 log entries after the (valid) header and
+// publishes them; with fix_crcs, each entry's seqnum and crc are made valid
+// so replay's checks beyond the crc are reached. Returns the entry count.
+inline uint64_t write_log_entries(Device& dev, const uint8_t* data, size_t size, bool fix_crcs) {
+    const uint64_t n = std::min<uint64_t>((size + sizeof(LogEntry) - 1) / sizeof(LogEntry), 64);
+    auto* log = dev.at<Log>(kLogOffset);
+    for (uint64_t i = 0; i < n; ++i) {
+        auto* e = reinterpret_cast<uint8_t*>(&log->entries[i]);
+        const size_t off = i * sizeof(LogEntry);
+        std::memcpy(e, data + off, std::min<size_t>(sizeof(LogEntry), size - off));
+        if (fix_crcs) {
+            log->entries[i].seqnum = i;
+            log->entries[i].crc = entry_crc(log->entries[i]);
+        }
+    }
+    log->header.next_index = n;
+    log->header.next_seqnum = n;
+    return n;
 }
 
 }  // namespace famfs::fuzz
