@@ -43,9 +43,9 @@ struct Node {
     uint64_t log_index = kNoLogIndex;
     bool implicit = false;
     // Directories: children in the order the log created them (famfs never
-    // deletes, so a position is a stable readdir cookie) and by name.
+    // deletes, so a position is a stable readdir cookie). Lookup by name goes
+    // through the tree's name index (MetaTree::lookup).
     std::vector<uint64_t> children;
-    std::unordered_map<std::string, uint64_t> by_name;
     uint64_t subdirs = 0;  // children that are directories (st_nlink = 2 + subdirs)
 
     bool is_dir() const { return type == NodeType::Directory; }
@@ -83,6 +83,13 @@ public:
     // no file may map any byte below data_offset(log_len). Pass the
     // superblock's; the default is the smallest log famfs allows.
     explicit MetaTree(uint64_t device_size, uint64_t log_len = kMinLogLen);
+    ~MetaTree();
+    MetaTree(const MetaTree&) = delete;
+    MetaTree& operator=(const MetaTree&) = delete;
+
+    // Room for `entries` more log entries, so a bulk replay does not grow the
+    // indexes as it goes. Only a hint.
+    void reserve(uint64_t entries);
 
     const Node& root() const { return *get(kRootIno); }
     const Node* get(uint64_t ino) const;
@@ -113,8 +120,12 @@ public:
     void for_each_file(const std::function<void(const Node&)>& f) const;
 
 private:
-    Node& make_node(uint64_t ino, NodeType type, Node& parent, std::string name);
-    Node* ensure_parent_dirs(const std::vector<std::string_view>& parts, uint64_t index);
+    Node& new_node();
+    Node& make_node(uint64_t ino, NodeType type, Node& parent, std::string_view name);
+    Node* find_child(const Node& dir, std::string_view name) const;
+    // Walks (creating implicit directories) to the parent of the last
+    // component of `path` (already checked by check_relpath).
+    Node* ensure_parent_dirs(std::string_view path, uint64_t index);
     std::string check_fmap(const FileEntry& fe) const;
     // Why the map may not be served: an extent in the superblock/log region,
     // in an extent an earlier file owns, or in another extent of this map.
@@ -127,15 +138,55 @@ private:
     uint64_t next_implicit_ = kImplicitInoBase;
     std::vector<uint64_t> file_order_;
     size_t dirs_ = 0;
-    std::unordered_map<uint64_t, std::unique_ptr<Node>> nodes_;
     std::vector<Issue> issues_;
-    // Device ranges owned by served files: start -> {end, log index}. The
-    // first entry to claim a byte owns it; later claims are refused.
+
+    // Nodes live in chunks that never move (Node references stay valid);
+    // each chunk is twice the previous one, up to a limit. Big chunks (and
+    // the name index) are backed by huge pages where the kernel allows it:
+    // at 490,000 entries that saves most of the mount's page faults.
+    struct Chunk {
+        Node* nodes;
+        size_t cap;
+        size_t bytes;  // of the mapping, 0 when from operator new
+    };
+    std::vector<Chunk> chunks_;
+    size_t chunk_cap_ = 0;   // nodes in chunks_.back()
+    size_t chunk_used_ = 0;  // of which constructed for use
+    Node* root_ = nullptr;
+    // ino -> node: entry i's node at entry_nodes_[i] (nullptr when the entry
+    // created nothing); implicit directories at implicit_nodes_[ino - base].
+    std::vector<Node*> entry_nodes_;
+    std::vector<Node*> implicit_nodes_;
+
+    // (parent ino, name) -> node: one open-addressing table for the whole
+    // tree (linear probing, at most half full). The hash is keyed with a
+    // random per-tree key, so names from a hostile log cannot be chosen to
+    // collide.
+    struct NameSlot {
+        uint64_t hash = 0;
+        Node* node = nullptr;  // nullptr: empty
+    };
+    NameSlot* names_ = nullptr;  // names_cap_ slots, a power of two (0: none yet)
+    size_t names_cap_ = 0;
+    size_t names_bytes_ = 0;  // of its mapping, 0 when from operator new
+    size_t names_used_ = 0;
+    uint64_t hash_key_[2] = {0, 0};
+    uint64_t name_hash(uint64_t parent, std::string_view name) const;
+    void names_insert(uint64_t hash, Node* n);
+    void names_grow(size_t min_slots);
+
+    // Device ranges owned by served files. The first entry to claim a byte
+    // owns it; later claims are refused. Extents at or past every earlier
+    // claim (what the allocator's first fit produces) go to the sorted
+    // vector; anything else to the map.
     struct Claim {
+        uint64_t start;
         uint64_t end;
         uint64_t index;
     };
-    std::map<uint64_t, Claim> claims_;
+    std::vector<Claim> claims_sorted_;   // sorted by start, disjoint
+    std::map<uint64_t, Claim> claims_;  // start -> claim (out of order)
+    const Claim* find_claim(uint64_t off, uint64_t end) const;
 };
 
 // Visits every device extent of a file map as (offset, len), simple or
