@@ -285,7 +285,13 @@ int run_daemon(const DaemonOptions& opt) {
         }
         if (pid > 0) {
             close(p[1]);
-            return wait_for_child(p[0], pid);
+            // Exit without unwinding: tearing down the replayed tree (shared
+            // copy-on-write with the child) only delays `famfs mount`, which
+            // waits for this process.
+            const int rc = wait_for_child(p[0], pid);
+            spdlog::shutdown();
+            std::fflush(nullptr);
+            _exit(rc);
         }
         close(p[0]);
         ready_fd = p[1];
