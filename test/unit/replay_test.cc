@@ -2,7 +2,10 @@
 // incremental replay, and the golden images written by upstream famfs.
 #include "famfs/replay.h"
 
+#include <atomic>
 #include <catch2/catch.hpp>
+#include <chrono>
+#include <thread>
 
 #include "test_util.h"
 
@@ -235,4 +238,48 @@ TEST_CASE("golden populated image replays exactly as upstream wrote it") {
     Allocator a = fs->allocator_snapshot();
     CHECK(a.used_units() == 5 + 2 + 32 + 1 + 4 * 64);
     std::filesystem::remove_all(std::filesystem::path(img).parent_path());
+}
+
+TEST_CASE("replay serves the bytes it checked, not bytes changed on the device since") {
+    // Another host (or damage) rewrites an entry while this one replays it:
+    // A maps a valid extent, B one past the end of the device, each with its
+    // own valid crc. Whatever replay catches, a served file must have A's
+    // map: B fails the bounds check, and a mix fails the crc. Replay used to
+    // check the entry in place and then copy the map again from the device.
+    TempDevice t;
+    t.format();
+    RawEntry a = raw_file("f", 100, {{0xa00000, 0x200000}});
+    RawEntry b = raw_file("f", 100, {{0x7fff00000000, 0x200000}});
+    a.seal(0);
+    b.seal(0);
+    write_raw_log(t.path, {a});
+    Device dev = Device::open(t.path, Device::Access::ReadWrite);
+    LogView log(dev);
+    auto* live = reinterpret_cast<uint8_t*>(&log.mutable_entry(0));
+    constexpr size_t kOffset = 16 + 104 + 16 + 8;  // fmap.se[0].offset
+    constexpr size_t kCrc = 536;
+    std::atomic<bool> stop{false};
+    std::thread flipper([&] {
+        for (uint64_t k = 0; !stop.load(std::memory_order_relaxed); ++k) {
+            const RawEntry& v = k & 1 ? b : a;
+            __atomic_store_n(reinterpret_cast<uint64_t*>(live + kOffset), get_u64(v.b, kOffset),
+                             __ATOMIC_RELAXED);
+            __atomic_store_n(reinterpret_cast<uint64_t*>(live + kCrc), get_u64(v.b, kCrc),
+                             __ATOMIC_RELAXED);
+        }
+    });
+    uint64_t served = 0, bad = 0;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(500);
+    for (int i = 0; i < 200000 && std::chrono::steady_clock::now() < deadline; ++i) {
+        MetaTree tree(log.superblock().daxdev.size, log.superblock().log_len);
+        replay(log, tree, /*torn_tail_is_final=*/true);
+        if (const Node* f = tree.resolve("f")) {
+            ++served;
+            if (f->fmap.se[0].offset != 0xa00000) ++bad;
+        }
+    }
+    stop = true;
+    flipper.join();
+    INFO("served " << served << " times");
+    CHECK(bad == 0);
 }
