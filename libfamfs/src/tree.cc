@@ -230,8 +230,13 @@ MetaTree::~MetaTree() {
 void MetaTree::reserve(uint64_t entries) {
     // Stay within what a log can hold; a hint, so cap what it may cost.
     entries = std::min<uint64_t>(entries, uint64_t{1} << 26);
-    entry_nodes_.reserve(next_index_ + entries);
-    file_order_.reserve(file_order_.size() + entries);
+    // Geometric, as push_back would: a refresh of a few entries must not
+    // reallocate (and copy) the whole index each time.
+    auto grow = [](auto& v, size_t need) {
+        if (need > v.capacity()) v.reserve(std::max(need, 2 * v.capacity()));
+    };
+    grow(entry_nodes_, next_index_ + entries);
+    grow(file_order_, file_order_.size() + entries);
     names_grow(2 * (names_used_ + entries));
 }
 
