@@ -70,8 +70,9 @@ device file) at MOUNTPOINT. Without -f it returns once the mount answers.
   -s            single-threaded session loop
   -o ro         read-only: no data writes
   -o refresh_ms=N      poll the log for new entries every N ms (100; 0: off)
-  -o attr_timeout=S    seconds the kernel caches attributes (1)
-  -o entry_timeout=S   seconds the kernel caches names (1; misses never)
+  -o attr_timeout=S    seconds the kernel caches attributes (3600; a
+                       directory's are dropped whenever it gains entries)
+  -o entry_timeout=S   seconds the kernel caches names (3600; misses never)
   -o loglevel=L        trace|debug|info|warn|error (info)
   -o max_threads=N     session loop threads (8)
   -o read_ahead_kb=N   the mount's readahead (1024: 1 MiB requests; 0 keeps

@@ -60,6 +60,10 @@ check "the new filesystem's bytes are never served under the old name" \
 check "the new file is not served either" bash -c "! cat '$M/new' >/dev/null 2>&1"
 check "ls of the root fails with EIO" bash -c "ls '$M' 2>&1 | grep -q 'Input/output error'"
 check "stats: serving false" [ "$(stat_field "$M" serving)" = False ]
+# Attributes are cached for an hour (names and files never change): the stop
+# drops what the kernel holds, so a stat asks the daemon and fails too.
+check "a stat of the old name fails too (nothing answered from the cache)" \
+    bash -c "! stat '$M/old' >/dev/null 2>&1"
 why=$(stat_field "$M" stopped)
 check "stats: stopped says re-formatted ($why)" bash -c "[[ '$why' == *re-formatted* ]]"
 check "one log line says why" [ "$(grep -c 'stopped serving' "$W/log0")" -eq 1 ]
