@@ -429,7 +429,7 @@ int run_daemon(const DaemonOptions& opt) {
     int rc;
     if (opt.single_thread) {
         rc = fuse_session_loop(se);
-    } else {
+    } else if (opt.reader_loop) {
         // Short requests are answered by the thread that read them
         // (session_loop.h says why); until the tree is there (a bootstrap
         // through the mount) every request may wait, so none is.
@@ -437,9 +437,15 @@ int run_daemon(const DaemonOptions& opt) {
         rc = run_session_loop(se, opt.max_threads, [st](const fuse_in_header& h) {
             return st->tree_ready() && is_short_request(h.opcode);
         });
+    } else {
+        fuse_loop_config* cfg = fuse_loop_cfg_create();
+        fuse_loop_cfg_set_clone_fd(cfg, 0);
+        fuse_loop_cfg_set_max_threads(cfg, opt.max_threads);
+        rc = fuse_session_loop_mt(se, cfg);
+        fuse_loop_cfg_destroy(cfg);
     }
-    // The loop's result is the signal that stopped it: SIGTERM/SIGINT/SIGHUP
-    // are a clean stop, negative is an error.
+    // The loop's result is the signal that stopped it (libfuse's handler
+    // stores it): SIGTERM/SIGINT/SIGHUP are a clean stop, negative is an error.
     const bool clean = rc == 0 || rc == SIGTERM || rc == SIGINT || rc == SIGHUP;
     sd_notify(0, "STOPPING=1");
     if (rc > 0)

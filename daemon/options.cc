@@ -75,6 +75,10 @@ device file) at MOUNTPOINT. Without -f it returns once the mount answers.
   -o entry_timeout=S   seconds the kernel caches names (3600; misses never)
   -o loglevel=L        trace|debug|info|warn|error (info)
   -o max_threads=N     session loop threads (8)
+  -o loop=libfuse|reader  libfuse's multi-threaded loop (default), or one
+                       reader thread answering short requests itself (faster
+                       cold stat on a busy machine, slower on an idle VM:
+                       docs/metadata.md)
   -o read_ahead_kb=N   the mount's readahead (1024: 1 MiB requests; 0 keeps
                        the kernel's 128)
   -o uuid_file=PATH    this host's system uuid file (default
@@ -114,6 +118,10 @@ void apply_mount_options(DaemonOptions& o, const std::string& list, bool sloppy)
             o.log_level = val;
         } else if (key == "read_ahead_kb") {
             o.read_ahead_kb = parse_unsigned(key, val);
+        } else if (key == "loop") {
+            if (val != "libfuse" && val != "reader")
+                fail(EINVAL, "mount option loop={}: expected libfuse or reader", val);
+            o.reader_loop = val == "reader";
         } else if (key == "max_threads") {
             o.max_threads = std::max(1u, parse_unsigned(key, val));
         } else if (key == "uuid_file") {

@@ -101,8 +101,10 @@ check_fails "rename refused" mv "$M/odd" "$M/odd2"
 check "chmod is kept in memory" bash -c "chmod 600 '$M/odd' && [ \$(stat -c %a '$M/odd') = 600 ]"
 
 # ---- the CLI on the owner, a client mount on the same device ---------------------------
-check "client mount (other host uuid), copying reads" \
-    mount_famfs "$DEV" "$C" -o "uuid_file=$CLIENT_UUID,refresh_ms=100,nozerocopy"
+# The client runs the daemon's own session loop (-o loop=reader): reads,
+# refresh, listings, unmount with open files below go through it.
+check "client mount (other host uuid), copying reads, reader loop" \
+    mount_famfs "$DEV" "$C" -o "uuid_file=$CLIENT_UUID,refresh_ms=100,nozerocopy,loop=reader"
 check "owner replies zero-copy on an emulated device" [ "$(stat_field "$M" zero_copy_reads)" = True ]
 check "client with nozerocopy copies" [ "$(stat_field "$C" zero_copy_reads)" = False ]
 check "client role reported" [ "$(stat_field "$C" role)" = client ]
