@@ -99,7 +99,7 @@ void FsState::fill_entry_locked(const Node& n, fuse_entry_param& e) const {
     e.ino = n.ino;
     e.generation = 1;
     fill_attr_locked(n, e.attr);
-    e.attr_timeout = n.is_dir() ? opt_.dir_attr_timeout : opt_.attr_timeout;
+    e.attr_timeout = opt_.attr_timeout;
     e.entry_timeout = opt_.entry_timeout;
 }
 
@@ -241,7 +241,7 @@ Status FsState::readdir(uint64_t ino, uint64_t offset, bool plus,
             if (plus && !dot) {
                 de.entry.ino = child;
                 de.entry.generation = 1;
-                de.entry.attr_timeout = attr_timeout(st);
+                de.entry.attr_timeout = opt_.attr_timeout;
                 de.entry.entry_timeout = opt_.entry_timeout;
             }
             return emit(de);

@@ -189,10 +189,7 @@ public:
     uint64_t nlookup(uint64_t ino) const;
     bool coherent() const { return coherent_; }
     bool zero_copy_reads() const { return zero_copy_reads_; }
-    // How long the kernel may cache these attributes (directories change).
-    double attr_timeout(const struct stat& st) const {
-        return S_ISDIR(st.st_mode) ? opt_.dir_attr_timeout : opt_.attr_timeout;
-    }
+    double attr_timeout() const { return opt_.attr_timeout; }
 
 private:
     friend class ControlServer;  // control_socket.cc: creations for the CLI (one batch at a time)

@@ -101,7 +101,7 @@ void famfs_getattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
     s.count(Op::Getattr);
     struct stat st;
     if (Status status = s.getattr(ino, st); !status.ok()) return reply_err(req, status);
-    fuse_reply_attr(req, &st, s.attr_timeout(st));
+    fuse_reply_attr(req, &st, s.attr_timeout());
 }
 
 void famfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fuse_file_info*) {
@@ -109,7 +109,7 @@ void famfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set
     s.count(Op::Setattr);
     struct stat st;
     if (Status status = s.setattr(ino, *attr, to_set, st); !status.ok()) return reply_err(req, status);
-    fuse_reply_attr(req, &st, s.attr_timeout(st));
+    fuse_reply_attr(req, &st, s.attr_timeout());
 }
 
 void famfs_access(fuse_req_t req, fuse_ino_t ino, int mask) {

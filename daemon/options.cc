@@ -70,9 +70,8 @@ device file) at MOUNTPOINT. Without -f it returns once the mount answers.
   -s            single-threaded session loop
   -o ro         read-only: no data writes
   -o refresh_ms=N      poll the log for new entries every N ms (100; 0: off)
-  -o attr_timeout=S    seconds the kernel caches a file's attributes (3600)
-  -o dir_attr_timeout=S  ... a directory's (1; dropped at once when a
-                       refresh adds entries to it)
+  -o attr_timeout=S    seconds the kernel caches attributes (3600; a
+                       directory's are dropped whenever it gains entries)
   -o entry_timeout=S   seconds the kernel caches names (3600; misses never)
   -o loglevel=L        trace|debug|info|warn|error (info)
   -o max_threads=N     session loop threads (8)
@@ -111,8 +110,6 @@ void apply_mount_options(DaemonOptions& o, const std::string& list, bool sloppy)
             o.refresh_ms = parse_unsigned(key, val);
         } else if (key == "attr_timeout") {
             o.state.attr_timeout = parse_seconds(key, val);
-        } else if (key == "dir_attr_timeout") {
-            o.state.dir_attr_timeout = parse_seconds(key, val);
         } else if (key == "entry_timeout") {
             o.state.entry_timeout = parse_seconds(key, val);
         } else if (key == "debug") {
