@@ -52,6 +52,11 @@ echo "boot-test: kernel $KERNEL"
 echo "boot-test: run dir $RUN"
 mkdir -p "$RUN/share/bin"
 cp "$BUILD/tools/famfs" "$BUILD/daemon/famfs-fused" "$RUN/share/bin/"
+# The build tree's libfamfs too (guest-test.sh sets LD_LIBRARY_PATH): a
+# rebuild during the run cannot change what the guest loads.
+mkdir -p "$RUN/share/lib"
+ldd "$BUILD/tools/famfs" "$BUILD/daemon/famfs-fused" |
+	awk '$1 ~ /^libfamfs/ && $3 ~ /^\// {print $3}' | sort -u | xargs -r cp -L -t "$RUN/share/lib/"
 cp "$HERE/guest-test.sh" "$HERE/guest-kernel-fixes.sh" "$HERE/famfs-proof.py" \
 	"$HERE/famfs-mock-server.py" "$RUN/share/"
 cp "$HERE/../test/lib/check.sh" "$RUN/share/check.sh"

@@ -18,6 +18,7 @@ line() { # MODE GUEST MINFLT REQS ALIGNED SHA [BYTES]
 }
 failures() { # the number of FAIL lines the checks give
 	(
+		# shellcheck disable=SC2034 # check.sh's counters, fresh in the subshell
 		PASSED=0 FAILED=0
 		"$@" >/dev/null
 		echo "$FAILED"

@@ -36,6 +36,7 @@ R=$OUT/results
 
 # shellcheck source=../test/lib/check.sh
 source $S/check.sh
+# shellcheck disable=SC2034 # read by check.sh
 CHECK_TAG="[$ROLE]"
 check_record() { echo "$1: $2" >>"$R"; }
 info() { echo "INFO: [$ROLE] $*" | tee -a "$R"; }
@@ -102,7 +103,7 @@ proof() { # MODE FILE: run the measured loop; the line goes to the results as is
 }
 shas() { # FILE...: "relpath sha256" lines of mmap checksums into $OUT/sha256
 	local f
-	for f in "$@"; do echo "$f $(mmap_sha256 $MNT/$f)"; done | tee -a "$OUT/sha256"
+	for f in "$@"; do echo "$f $(mmap_sha256 "$MNT/$f")"; done | tee -a "$OUT/sha256"
 }
 
 say "guest $ROLE: kernel $(uname -r), system uuid $(cat "$FAMFS_SYSTEM_UUID_FILE")"
@@ -174,7 +175,7 @@ client() {
 	check "/dev/dax0.0 appears from A's info block (probe only)" wait_for 10 test -c $DEV || abort_all "no /dev/dax0.0 on B"
 	holder=$(cat /sys/bus/nd/devices/namespace0.0/holder 2>/dev/null)
 	check "same namespace as A: $holder has A's uuid $want and mode ram" \
-		[ "$(cat /sys/bus/nd/devices/$holder/uuid 2>/dev/null):$(cat /sys/bus/nd/devices/$holder/mode 2>/dev/null)" = "$want:ram" ]
+		[ "$(cat "/sys/bus/nd/devices/$holder/uuid" 2>/dev/null):$(cat "/sys/bus/nd/devices/$holder/mode" 2>/dev/null)" = "$want:ram" ]
 	check "dax0.0 bound to device_dax" [ "$(driver)" = device_dax ]
 	info "dax0.0 size $(cat /sys/bus/dax/devices/dax0.0/size)"
 
