@@ -7,7 +7,6 @@ source "$here/lib.sh"
 
 it_workdir
 
-OWNER_UUID=$FAMFS_SYSTEM_UUID_FILE
 DEV=$W/famfs0
 M=$W/mnt
 C=$W/client

@@ -9,7 +9,6 @@ here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../integration/lib.sh"
 
 it_workdir
-OWNER_UUID=$FAMFS_SYSTEM_UUID_FILE
 "$FAMFS" mkfs --emulate 16M "$W/probe" >/dev/null 2>&1  # creates the owner uuid
 FAMFS_SYSTEM_UUID_FILE=$CLIENT_UUID "$FAMFS" mkfs --emulate 16M "$W/probe2" >/dev/null 2>&1
 
