@@ -27,6 +27,7 @@
 #include "kernel_proto_session.h"
 #include "mount_lock.h"
 #include "ops.h"
+#include "session_loop.h"
 
 namespace famfs::daemon {
 
@@ -434,6 +435,14 @@ int run_daemon(const DaemonOptions& opt) {
     int rc;
     if (opt.single_thread) {
         rc = fuse_session_loop(se);
+    } else if (opt.reader_loop) {
+        // Short requests are answered by the thread that read them
+        // (session_loop.h says why); until the tree is there (a bootstrap
+        // through the mount) every request may wait, so none is.
+        FsState* st = state.get();
+        rc = run_session_loop(se, opt.max_threads, [st](const fuse_in_header& h) {
+            return st->tree_ready() && is_short_request(h.opcode);
+        });
     } else {
         fuse_loop_config* cfg = fuse_loop_cfg_create();
         fuse_loop_cfg_set_clone_fd(cfg, 0);
@@ -441,8 +450,8 @@ int run_daemon(const DaemonOptions& opt) {
         rc = fuse_session_loop_mt(se, cfg);
         fuse_loop_cfg_destroy(cfg);
     }
-    // libfuse's signal handler stores the signal number as the loop's
-    // result: SIGTERM/SIGINT/SIGHUP are a clean stop, negative is an error.
+    // The loop's result is the signal that stopped it (libfuse's handler
+    // stores it): SIGTERM/SIGINT/SIGHUP are a clean stop, negative is an error.
     const bool clean = rc == 0 || rc == SIGTERM || rc == SIGINT || rc == SIGHUP;
     sd_notify(0, "STOPPING=1");
     if (rc > 0)

@@ -402,6 +402,12 @@ Status FsState::statfs(struct statvfs& out) {
 }
 
 Status FsState::getxattr(uint64_t ino, std::string_view name, std::string& value) {
+    // famfs keeps no extended attributes: the only ones are the daemon's own
+    // user.famfs.*. Other namespaces (security.*, system.posix_acl_*,
+    // trusted.*) are "not supported", which ls -l and cp -a remember per
+    // filesystem; ENODATA made them ask again for every file (two requests
+    // per entry of an `ls -l`).
+    if (!name.starts_with("user.")) return Status::Error(EOPNOTSUPP);
     if (MetaFiles::owns(ino)) return Status::Error(ENODATA);
     if (Status st = wait_ready(); !st.ok()) return st;
     if (name == kStatsXattr && ino == kRootIno) {

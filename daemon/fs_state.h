@@ -99,6 +99,8 @@ public:
     // Throws famfs::Error (one line) if the device is not a famfs device.
     void bootstrap(const std::string& mountpoint);
     bool through_mount() const { return through_mount_; }
+    // The tree is replayed and served (at once, or once bootstrap() is done).
+    bool tree_ready() const { return ready(); }
     // After bootstrap: whether `mountpoint` is still this daemon's mount, and,
     // once it is not (the user unmounted it), dropping the daemon's own
     // mappings of it so the connection can end (meta_bootstrap.cc).

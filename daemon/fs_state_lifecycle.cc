@@ -78,13 +78,27 @@ std::string FsState::identity_problem() {
 }
 
 void FsState::halt(const std::string& why) {
-    std::lock_guard g(halt_mu_);
-    if (halted_.load(std::memory_order_relaxed)) return;
-    halt_reason_ = why;
-    halted_.store(true, std::memory_order_release);
+    {
+        std::lock_guard g(halt_mu_);
+        if (halted_.load(std::memory_order_relaxed)) return;
+        halt_reason_ = why;
+        halted_.store(true, std::memory_order_release);
+    }
     spdlog::error("stopped serving: {}; every request now fails with EIO (unmount, then mount "
                   "the device again)",
                   why);
+    // Attributes are cached for long (state_options.h): drop those of every
+    // inode the kernel holds, so a stat asks (and gets EIO) instead of
+    // showing the old filesystem from the cache.
+    if (invalidate_dir_) {
+        std::vector<uint64_t> held{kRootIno};
+        {
+            std::lock_guard lg(lookup_mu_);
+            held.reserve(nlookup_.size() + 1);
+            for (const auto& [ino, n] : nlookup_) held.push_back(ino);
+        }
+        for (uint64_t ino : held) invalidate_dir_(ino);
+    }
 }
 
 std::string FsState::stopped_reason() const {

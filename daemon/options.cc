@@ -70,10 +70,15 @@ device file) at MOUNTPOINT. Without -f it returns once the mount answers.
   -s            single-threaded session loop
   -o ro         read-only: no data writes
   -o refresh_ms=N      poll the log for new entries every N ms (100; 0: off)
-  -o attr_timeout=S    seconds the kernel caches attributes (1)
-  -o entry_timeout=S   seconds the kernel caches names (1; misses never)
+  -o attr_timeout=S    seconds the kernel caches attributes (3600; a
+                       directory's are dropped whenever it gains entries)
+  -o entry_timeout=S   seconds the kernel caches names (3600; misses never)
   -o loglevel=L        trace|debug|info|warn|error (info)
   -o max_threads=N     session loop threads (8)
+  -o loop=libfuse|reader  libfuse's multi-threaded loop (default), or one
+                       reader thread answering short requests itself (faster
+                       cold stat on a busy machine, slower on an idle VM:
+                       docs/metadata.md)
   -o read_ahead_kb=N   the mount's readahead (1024: 1 MiB requests; 0 keeps
                        the kernel's 128)
   -o uuid_file=PATH    this host's system uuid file (default
@@ -113,6 +118,10 @@ void apply_mount_options(DaemonOptions& o, const std::string& list, bool sloppy)
             o.log_level = val;
         } else if (key == "read_ahead_kb") {
             o.read_ahead_kb = parse_unsigned(key, val);
+        } else if (key == "loop") {
+            if (val != "libfuse" && val != "reader")
+                fail(EINVAL, "mount option loop={}: expected libfuse or reader", val);
+            o.reader_loop = val == "reader";
         } else if (key == "max_threads") {
             o.max_threads = std::max(1u, parse_unsigned(key, val));
         } else if (key == "uuid_file") {

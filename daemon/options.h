@@ -18,6 +18,9 @@ struct DaemonOptions {
     unsigned refresh_ms = 100;  // 0: no background refresh (misses still recheck)
     unsigned max_threads = 8;
     bool single_thread = false;
+    // -o loop=reader: the daemon's own loop (session_loop.h), one reader
+    // answering short requests itself; default libfuse's multi-threaded loop.
+    bool reader_loop = false;
     bool allow_other = true;
     bool default_permissions = true;
     bool readdirplus = true;

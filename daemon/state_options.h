@@ -9,8 +9,13 @@ namespace famfs::daemon {
 
 struct StateOptions {
     bool read_only = false;        // -o ro: no data writes at all
-    double attr_timeout = 1.0;     // seconds the kernel may cache attributes
-    double entry_timeout = 1.0;    // ... and names (positive entries only)
+    // Seconds the kernel may cache attributes and names (positive entries
+    // only). Long: a famfs name is never removed and a file's attributes
+    // never change once logged; directories gain entries, and every refresh
+    // drops the kernel's attributes of those that did (and a stop drops all
+    // it holds, so nothing is answered from the cache after it).
+    double attr_timeout = 3600.0;
+    double entry_timeout = 3600.0;
     std::string system_uuid_file;  // empty: $FAMFS_SYSTEM_UUID_FILE or the default
     std::optional<bool> coherent;  // unset: coherent for emulated devices only
     // Reads answered with iovecs into the device mapping (no copy in the

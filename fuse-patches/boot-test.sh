@@ -32,15 +32,9 @@ die() { echo "boot-test: $*" >&2; exit 2; }
 for b in tools/famfs daemon/famfs-fused; do
 	[ -x "$BUILD/$b" ] || die "$BUILD/$b missing: build the project first"
 done
-need=()
-command -v qemu-system-x86_64 >/dev/null || need+=(qemu-system-x86)
-[ -x /bin/busybox ] && /bin/busybox --list | grep -qx mount || need+=(busybox-static)
-command -v cpio >/dev/null || need+=(cpio)
-if [ ${#need[@]} -gt 0 ]; then
-	echo "boot-test: apt-get install ${need[*]}"
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need[@]}" >/dev/null
-fi
-file /bin/busybox | grep -q 'statically linked' || die "/bin/busybox is not static (install busybox-static)"
+# shellcheck source=vm-lib.sh
+source "$HERE/vm-lib.sh"
+vm_host_packages || exit 2
 
 echo "boot-test: budget: kernel build < 1 s when cached by the series' hash (otherwise build.sh says" \
 	"its own), then qemu (TCG) for 3-10 min, killed after ${LIMIT}s"
@@ -58,51 +52,20 @@ echo "boot-test: kernel $KERNEL"
 echo "boot-test: run dir $RUN"
 mkdir -p "$RUN/share/bin"
 cp "$BUILD/tools/famfs" "$BUILD/daemon/famfs-fused" "$RUN/share/bin/"
+# The build tree's libfamfs too (guest-test.sh sets LD_LIBRARY_PATH): a
+# rebuild during the run cannot change what the guest loads.
+mkdir -p "$RUN/share/lib"
+ldd "$BUILD/tools/famfs" "$BUILD/daemon/famfs-fused" |
+	awk '$1 ~ /^libfamfs/ && $3 ~ /^\// {print $3}' | sort -u | xargs -r cp -L -t "$RUN/share/lib/"
 cp "$HERE/guest-test.sh" "$HERE/guest-kernel-fixes.sh" "$HERE/famfs-proof.py" \
 	"$HERE/famfs-mock-server.py" "$RUN/share/"
 cp "$HERE/../test/lib/check.sh" "$RUN/share/check.sh"
 
-# initramfs: static busybox and an /init that mounts the host root (9p,
-# read-only), tmpfs on /tmp /run /mnt, the run's share (9p, rw) on
-# /mnt/share, and runs guest-test.sh chrooted into the host root.
+# initramfs (vm-lib.sh): static busybox and an /init that mounts the host
+# root (9p, read-only), tmpfs on /tmp /run /mnt, the run's share (9p, rw) on
+# /mnt/share, runs guest-test.sh chrooted into the host root and powers off.
 IR=$RUN/initramfs
-mkdir -p "$IR"/{bin,dev,proc,sys,newroot}
-cp /bin/busybox "$IR/bin/busybox"
-cat >"$IR/init" <<'INIT'
-#!/bin/busybox sh
-/bin/busybox --install -s /bin
-export PATH=/bin
-mount -t proc proc /proc
-mount -t sysfs sysfs /sys
-mount -t devtmpfs devtmpfs /dev
-echo "[init] kernel $(uname -r)" >/dev/console
-m9p() { mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144,"$3" "$1" "$2"; }
-if m9p hostroot /newroot ro && for d in tmp run mnt; do mount -t tmpfs -o mode=0755 tmpfs /newroot/$d; done &&
-	mkdir -p /newroot/mnt/share && m9p share /newroot/mnt/share rw,cache=none; then
-	chmod 1777 /newroot/tmp
-	mount -t devtmpfs devtmpfs /newroot/dev
-	mount -t proc proc /newroot/proc
-	mount -t sysfs sysfs /newroot/sys
-	echo "[init] running guest-test.sh" >/dev/console
-	chroot /newroot /bin/bash /mnt/share/guest-test.sh >/newroot/mnt/share/guest.out 2>&1
-	echo "[init] guest-test.sh exited $?" >/dev/console
-else
-	echo "[init] cannot mount the 9p shares" >/dev/console
-fi
-# Power off at once, without forking. The results are on the share already
-# (9p, cache=none: every write reached the host before guest-test.sh
-# returned), so there is nothing to sync or unmount. Post-test steps used to
-# fork from this shell (grep /proc/mounts, sync, umount): after the 1 GiB
-# proof loops those forks spent 10-40 s in the kernel under TCG on a loaded
-# host (vCPU sampled through the qemu monitor: page faults, copy-on-write in
-# copy_mc_enhanced_fast_string and zero-fill in clear_highpages, no lock, no
-# loop in /proc/mounts), and poweroff came more than 60 s late -- with the
-# project's 3-patch series too, so not a defect of the series. exec: no fork.
-echo "[init] powering off" >/dev/console
-exec poweroff -f
-INIT
-chmod 755 "$IR/init"
-(cd "$IR" && find . | cpio -o -H newc --quiet | gzip -1) >"$RUN/initramfs.cpio.gz"
+vm_initramfs "$IR" "$RUN/initramfs.cpio.gz"
 
 # One nvdimm: the guest's only view of the memory (see guest-test.sh).
 DEVFILE=$RUN/famfs.dev
@@ -124,7 +87,7 @@ qemu-system-x86_64 -machine pc,nvdimm=on -cpu max -smp 2 \
 	-fsdev local,id=s,path="$RUN/share",security_model=none \
 	-device virtio-9p-pci,fsdev=s,mount_tag=share \
 	-kernel "$KERNEL" -initrd "$RUN/initramfs.cpio.gz" \
-	-append "console=ttyS0 panic=-1 rdinit=/init" \
+	-append "console=ttyS0 panic=-1 rdinit=/init famfs_script=guest-test.sh famfs_out=guest.out" \
 	-display none -serial file:"$RUN/console.log" -monitor none \
 	-no-reboot </dev/null >"$RUN/qemu.out" 2>&1 &
 qemu_pid=$!

@@ -25,6 +25,10 @@
 # Env: FAMFS_KERNEL_JOBS (default 2), FAMFS_KERNEL_FORCE=1 to ignore the cache,
 #      FAMFS_KERNEL_CCACHE=0 to build without ccache, FAMFS_KERNEL_NICE
 #      (default 0) to run make under nice.
+#
+# One build at a time per cache: a second build.sh (test/run-tests.sh starts
+# one in the background, then ctest's famfs_kernel_build runs another) waits
+# for the first on $CACHE/.build.lock and then finds its image.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -35,6 +39,18 @@ SRC=$CACHE/src
 OBJ=$CACHE/obj
 
 log() { echo "build: $*" >&2; }
+
+mkdir -p "$CACHE"
+exec 9>"$CACHE/.build.lock"
+if ! flock -n 9; then
+	log "another build.sh holds $CACHE/.build.lock (test/run-tests.sh's background build?); waiting"
+	waited=$(date +%s)
+	while ! flock -w 60 9; do
+		log "... still waiting after $(($(date +%s) - waited)) s ($(find "$CACHE/obj" -name '*.o' \
+			-newer "$CACHE/obj/.build-start" 2>/dev/null | wc -l) objects built so far; log $CACHE/obj/build.log)"
+	done
+	log "lock taken after $(($(date +%s) - waited)) s"
+fi
 
 [ -f "$PRISTINE/.unpacked" ] || "$HERE/fetch-source.sh" >&2
 

@@ -302,6 +302,36 @@ void require_utf8_path(const std::string& relpath, const std::string& shown) {
         printable);
 }
 
+Target TargetResolver::operator()(const std::string& path) {
+    if (!g_.device.empty()) return resolve(g_, path);
+    const size_t slash = path.rfind('/');
+    const std::string dir =
+        slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+    const std::string base = slash == std::string::npos ? path : path.substr(slash + 1);
+    if (base.empty() || base == "." || base == "..") return resolve(g_, path);
+    auto it = dirs_.find(dir);
+    if (it == dirs_.end()) {
+        Target d;
+        try {
+            d = resolve(g_, dir);
+        } catch (const CommandError&) {
+            return resolve(g_, path);  // the error (or answer) for the path itself
+        }
+        it = dirs_.emplace(dir, std::move(d)).first;
+    }
+    const Target& d = it->second;
+    if (d.mountpoint.empty()) return resolve(g_, path);
+    std::string full = d.mountpoint == "/" ? "" : d.mountpoint;
+    if (!d.relpath.empty()) full += "/" + d.relpath;
+    full += "/" + base;
+    if (!mounts_) mounts_ = famfs_mounts();
+    for (const MountEntry& m : *mounts_)
+        if (m.mountpoint == full) return resolve(g_, path);  // a mount on top: its root
+    Target t = d;
+    t.relpath = d.relpath.empty() ? base : d.relpath + "/" + base;
+    return t;
+}
+
 void require_writable_mount(const Target& t) {
     if (t.mountpoint.empty()) return;
     struct statvfs sv;

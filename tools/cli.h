@@ -8,7 +8,9 @@
 #include <CLI/CLI.hpp>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -138,6 +140,25 @@ std::vector<std::string> mounts_of_device(const std::string& device);
 
 // Where a CLI path lands (mount point or --device), see famfs::resolve_target.
 Target resolve(const GlobalOptions& g, const std::string& path);
+
+// resolve() for many paths of one command (creat --list): each distinct
+// parent directory is resolved once, and the name appended (famfs has no
+// symlinks, so a name inside a famfs directory is not followed further);
+// anything else (no parent under a famfs mount, a name that is itself a
+// famfs mount point, ".", "..") goes through resolve(). resolve() walks the
+// path through the mount (a lookup per component, a miss for a new name)
+// and reads mountinfo: per path it made `creat --list` of 10,000 files
+// through a mount ~50x slower than with --device.
+class TargetResolver {
+public:
+    explicit TargetResolver(const GlobalOptions& g) : g_(g) {}
+    Target operator()(const std::string& path);
+
+private:
+    const GlobalOptions& g_;
+    std::map<std::string, Target> dirs_;
+    std::optional<std::vector<MountEntry>> mounts_;
+};
 
 // A DEVICE|MOUNTPOINT argument (log, fsck): a famfs mount point names its
 // device; anything else is taken as the device itself; empty means --device.

@@ -194,8 +194,10 @@ int run_creat(const GlobalOptions& g, const CreatArgs& a) {
     // Every path must land on one device.
     std::string device;
     Target where;  // the first path's target: its mount point, if any
+    TargetResolver resolve_item(g);
+    std::string checked_mount;
     for (Item& it : items) {
-        Target t = resolve(g, it.shown);
+        Target t = resolve_item(it.shown);
         if (device.empty()) {
             device = t.device;
             where = t;
@@ -204,7 +206,10 @@ int run_creat(const GlobalOptions& g, const CreatArgs& a) {
                         t.device, device);
         if (t.relpath.empty()) usage_error("{}: is the root directory", it.shown);
         require_utf8_path(t.relpath, it.shown);
-        require_writable_mount(t);
+        if (t.mountpoint != checked_mount) {  // one statvfs per mount, not per file
+            require_writable_mount(t);
+            checked_mount = t.mountpoint;
+        }
         it.relpath = std::move(t.relpath);
     }
 

@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -19,6 +20,7 @@
 #include "famfs/error.h"
 #include "famfs/format.h"
 #include "famfs/mountinfo.h"
+#include "famfs/uuid.h"
 
 namespace famfs {
 
@@ -99,7 +101,24 @@ Device Device::open_through_mount(const std::string& path, const std::string& mo
     if (log_len == 0 || log_len % kAllocUnit || kLogOffset + log_len > d.size_)
         fail(EINVAL, "{}: the superblock read through {} has an invalid log length {}", path,
              meta + ".superblock", log_len);
-    map_fixed(meta + ".log", base + kLogOffset, log_len, access == Access::ReadWrite);
+    try {
+        map_fixed(meta + ".log", base + kLogOffset, log_len, access == Access::ReadWrite);
+    } catch (const Error& e) {
+        if (access != Access::ReadWrite || e.err() != EROFS) throw;
+        // The mount refuses the log for writing: it is mounted read-only, or
+        // this host is a client (its daemon serves .meta/.log read-only).
+        // Say which, as a raw device's client refusal does, rather than
+        // "cannot open .../.meta/.log: Read-only file system".
+        struct statvfs vfs;
+        if (statvfs(mountpoint.c_str(), &vfs) == 0 && (vfs.f_flag & ST_RDONLY))
+            fail(EROFS, "cannot write the log: {} is mounted read-only (-o ro); only a read-write "
+                 "mount on the owner host can create files", mountpoint);
+        Uuid owner;
+        std::memcpy(&owner, base + offsetof(Superblock, system_uuid), sizeof owner);
+        fail(EPERM, "cannot write the log: this host is a client of {} (its mount {} serves "
+             ".meta/.log read-only); only the owner host (system uuid {}) can create files",
+             path, mountpoint, to_string(owner));
+    }
     return d;
 }
 

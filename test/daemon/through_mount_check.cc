@@ -5,6 +5,11 @@
 // index and files, and RELPATH's bytes, reached through the file mapped at
 // its device offsets (map_file_through_mount), hold the pattern of
 // `famfs creat -S SEED`. Exit 0 when all hold; else one line on stderr.
+//
+// famfs-through-mount-check --write DEVICE MOUNTPOINT
+// Opens it through MOUNTPOINT for appending (Device::Access::ReadWrite, as
+// `famfs creat` does) and prints this host's role; on failure the error's
+// one line on stderr, exit 1.
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -14,8 +19,22 @@
 #include "famfs/pattern.h"
 
 int main(int argc, char** argv) {
+    if (argc == 4 && std::string(argv[1]) == "--write") {
+        try {
+            famfs::Filesystem::Options opt;
+            opt.access = famfs::Device::Access::ReadWrite;
+            opt.through_mount = argv[3];
+            auto fs = famfs::Filesystem::open(argv[2], opt);
+            std::printf("%s through %s opened for writing: %s\n", argv[2], argv[3],
+                        fs->role() == famfs::Role::Owner ? "owner" : "client");
+            return 0;
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "famfs-through-mount-check: %s\n", e.what());
+            return 1;
+        }
+    }
     if (argc != 5) {
-        std::fprintf(stderr, "usage: %s DEVICE MOUNTPOINT RELPATH SEED\n", argv[0]);
+        std::fprintf(stderr, "usage: %s DEVICE MOUNTPOINT RELPATH SEED | --write DEVICE MOUNTPOINT\n", argv[0]);
         return 2;
     }
     try {

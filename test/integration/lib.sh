@@ -66,11 +66,13 @@ make_workdir() {
 
 # it_workdir: the suite's work dir W, removed on exit together with every
 # mount the suite made (cleanup_mounts); this host's uuid file, exported as
-# FAMFS_SYSTEM_UUID_FILE (the owner's), and CLIENT_UUID for a second host.
+# FAMFS_SYSTEM_UUID_FILE (the owner's, also OWNER_UUID), and CLIENT_UUID for a
+# second host.
 it_workdir() {
     W=$(make_workdir)
     trap it_cleanup EXIT
     export FAMFS_SYSTEM_UUID_FILE=$W/owner_uuid
+    OWNER_UUID=$FAMFS_SYSTEM_UUID_FILE
     CLIENT_UUID=$W/client_uuid
 }
 it_cleanup() {

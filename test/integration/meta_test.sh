@@ -7,7 +7,6 @@ source "$here/lib.sh"
 
 it_workdir
 
-OWNER_UUID=$FAMFS_SYSTEM_UUID_FILE
 DEV=$W/famfs0
 M=$W/mnt
 C=$W/client
@@ -63,6 +62,19 @@ if [ -n "${THROUGH_MOUNT_CHECK:-}" ]; then
         "$THROUGH_MOUNT_CHECK" "$DEV" "$M" striped 21
     check "... and a simple file's" "$THROUGH_MOUNT_CHECK" "$DEV" "$M" before 11
     check_fails "... and a wrong seed is caught" "$THROUGH_MOUNT_CHECK" "$DEV" "$M" before 12
+    check "opened for appending through the owner's mount (as famfs creat does)" \
+        "$THROUGH_MOUNT_CHECK" --write "$DEV" "$M"
+    # A client's mount serves .meta/.log read-only (EROFS): the CLI must say
+    # why in the words a raw device's client refusal uses, not "cannot open
+    # .../.meta/.log: Read-only file system".
+    out=$(FAMFS_SYSTEM_UUID_FILE=$CLIENT_UUID "$THROUGH_MOUNT_CHECK" --write "$DEV" "$C" 2>&1)
+    says_client() { [[ $out == *"this host is a client of $DEV"* && $out == *"only the owner host"* && $(wc -l <<<"$out") == 1 ]]; }
+    check "appending through a client's mount refused in one line naming the client role ($out)" says_client
+    mkdir -p "$W/ro"
+    check "read-only mount (-o ro)" mount_famfs "$DEV" "$W/ro" -o ro
+    out=$("$THROUGH_MOUNT_CHECK" --write "$DEV" "$W/ro" 2>&1)
+    says_ro() { [[ $out == *"mounted read-only"* && $(wc -l <<<"$out") == 1 ]]; }
+    check "appending through a -o ro mount refused in one line saying so ($out)" says_ro
 fi
 
 summary

@@ -7,7 +7,6 @@ source "$here/lib.sh"
 
 it_workdir
 
-OWNER_UUID=$FAMFS_SYSTEM_UUID_FILE
 DEV=$W/famfs0
 M=$W/mnt
 C=$W/client
@@ -20,6 +19,8 @@ mkdir -p "$M" "$C"
 "$FAMFS" --device "$DEV" creat -s 64M -S 12 big >/dev/null
 "$FAMFS" --device "$DEV" creat -s 4097 -S 13 odd >/dev/null
 "$FAMFS" --device "$DEV" creat -s 10M -S 14 victim >/dev/null
+"$FAMFS" --device "$DEV" mkdir many >/dev/null
+for i in $(seq 40); do echo "many/f$i,4096"; done | "$FAMFS" --device "$DEV" creat --list - >/dev/null
 
 # ---- refusals before anything is mounted ------------------------------------------
 head -c 16M /dev/zero >"$W/notfamfs"
@@ -58,6 +59,28 @@ check "famfs verify through the mount path" "$FAMFS" verify -S 12 "$M/big"
 check "statfs answers (stat -f)" bash -c "stat -f -c %l '$M' | grep -q 79"
 check "user.famfs.fmap xattr readable" bash -c \
     "python3 -c 'import os,sys; os.getxattr(sys.argv[1],\"user.famfs.fmap\")' '$M/big'"
+# famfs keeps no xattrs but its own user.famfs.*: other namespaces are "not
+# supported", which ls -l remembers per filesystem. With ENODATA it asked for
+# security.selinux and system.posix_acl_access again for every entry.
+check "security.* and system.posix_acl_* xattrs: not supported" python3 -c '
+import errno, os, sys
+for n in ("security.selinux", "system.posix_acl_access", "trusted.x"):
+    try:
+        os.getxattr(sys.argv[1], n)
+        sys.exit(f"{n}: answered")
+    except OSError as e:
+        if e.errno != errno.EOPNOTSUPP: sys.exit(f"{n}: {e}")
+' "$M/big"
+check "  a user.* name famfs does not have: no such attribute" python3 -c '
+import errno, os, sys
+try: os.getxattr(sys.argv[1], "user.other")
+except OSError as e: sys.exit(0 if e.errno == errno.ENODATA else 1)
+sys.exit(1)' "$M/big"
+getxattrs() { python3 -c 'import json,os,sys; print(json.loads(os.getxattr(sys.argv[1],"user.famfs.stats"))["requests"]["getxattr"])' "$M"; }
+g0=$(getxattrs)
+check "ls -l of 40 files" bash -c "[ \$(ls -l '$M/many' | grep -c '^-') -eq 40 ]"
+g1=$(getxattrs)
+check "  asked for xattrs $((g1 - g0 - 1)) times, not twice per file (< 10)" [ $((g1 - g0 - 1)) -lt 10 ]
 
 # ---- writing -------------------------------------------------------------------------
 check "mmap write of the 64 MiB file (new pattern)" "$IOCHECK" mmap-write "$M/big" 21
@@ -77,8 +100,10 @@ check_fails "rename refused" mv "$M/odd" "$M/odd2"
 check "chmod is kept in memory" bash -c "chmod 600 '$M/odd' && [ \$(stat -c %a '$M/odd') = 600 ]"
 
 # ---- the CLI on the owner, a client mount on the same device ---------------------------
-check "client mount (other host uuid), copying reads" \
-    mount_famfs "$DEV" "$C" -o "uuid_file=$CLIENT_UUID,refresh_ms=100,nozerocopy"
+# The client runs the daemon's own session loop (-o loop=reader): reads,
+# refresh, listings, unmount with open files below go through it.
+check "client mount (other host uuid), copying reads, reader loop" \
+    mount_famfs "$DEV" "$C" -o "uuid_file=$CLIENT_UUID,refresh_ms=100,nozerocopy,loop=reader"
 check "owner replies zero-copy on an emulated device" [ "$(stat_field "$M" zero_copy_reads)" = True ]
 check "client with nozerocopy copies" [ "$(stat_field "$C" zero_copy_reads)" = False ]
 check "client role reported" [ "$(stat_field "$C" role)" = client ]
@@ -93,7 +118,7 @@ check_fails "client create refused" touch "$C/nope"
 check_fails "famfs creat under the client mount refused" \
     "$FAMFS" --system-uuid-file "$CLIENT_UUID" creat -s 2M "$C/nope"
 check "client reads the big file through mmap" "$IOCHECK" mmap-read "$C/big" 21
-check "stats xattr: log_index counts all entries" [ "$(stat_field "$C" log_index)" -eq 9 ]
+check "stats xattr: log_index counts all entries" [ "$(stat_field "$C" log_index)" -eq 50 ]
 # Directory attributes (size = number of entries) are cached by the kernel for
 # attr_timeout (1 s); they must follow log growth at once on the owner (the CLI
 # settles its mount) and within a refresh interval on a client.

@@ -22,6 +22,7 @@
 #include "famfs/fs.h"
 #include "famfs/fsck.h"
 #include "famfs/uuid.h"
+#include "sweep_image.h"
 
 using namespace famfs;
 
@@ -64,44 +65,9 @@ struct Tally {
 
 int main(int argc, char** argv) {
     const bool verbose = argc > 1 && std::string(argv[1]) == "--verbose";
-    char tmpl[] = "/tmp/famfs-sweep-XXXXXX";
-    const std::string dir = mkdtemp(tmpl);
-    const std::string path = dir + "/dev", uuid = dir + "/uuid", cuuid = dir + "/client";
-    Device::create_emulated(path, 8ULL << 30, true);  // sparse; 8 GiB for striping
-    {
-        Device d = Device::open(path, Device::Access::ReadWrite);
-        MkfsOptions o;
-        o.system_uuid = load_system_uuid(uuid);
-        mkfs(d, o);
-    }
-    {
-        auto fs = Filesystem::open(path, {Device::Access::ReadWrite, uuid});
-        fs->mkdir({"dir", 0750, 1, 2});                      // entry 0: MKDIR
-        fs->create_file({"dir/simple", 5 << 20, 0640});      // entry 1: FILE, simple
-        FileSpec s{"striped", 24 << 20};
-        s.interleave = InterleaveParams{4, 8, 2 << 20};
-        fs->create_file(s);                                  // entry 2: FILE, interleaved
-        fs->create_file({"after", 4096});                    // entry 4 (3 is ADD_DAXDEV)
-    }
-    {
-        // Entry 3: ADD_DAXDEV, which our library never writes: place it by
-        // hand, moving "after" to index 4.
-        Device d = Device::open(path, Device::Access::ReadWrite);
-        Log* log = d.at<Log>(kLogOffset);
-        log->entries[4] = log->entries[3];
-        log->entries[4].seqnum = 4;
-        log->entries[4].crc = entry_crc(log->entries[4]);
-        LogEntry& a = log->entries[3];
-        std::memset(&a, 0, sizeof a);
-        a.seqnum = 3;
-        a.type = EntryType::AddDaxdev;
-        a.daxdev.size = 8ULL << 30;
-        a.daxdev.uuid = random_uuid();
-        a.daxdev.index = 1;
-        a.crc = entry_crc(a);
-        log->header.next_index = log->header.next_seqnum = 5;
-    }
-    load_system_uuid(cuuid);
+    // Entries 0 MKDIR, 1 FILE simple, 2 FILE interleaved, 3 ADD_DAXDEV, 4 FILE.
+    const sweep::Image im = sweep::make_image("famfs-sweep", 8ULL << 30);  // 8 GiB for striping
+    const std::string &dir = im.dir, &path = im.path, &cuuid = im.client_uuid;
     Device dev = Device::open(path, Device::Access::ReadWrite);
     {
         FsckReport r = fsck(dev, {0, std::chrono::milliseconds(0)});

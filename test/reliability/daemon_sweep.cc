@@ -26,6 +26,7 @@
 #include "famfs/fs.h"
 #include "famfs/uuid.h"
 #include "fs_state.h"
+#include "sweep_image.h"
 #include "kernel_proto_fmap.h"
 
 using namespace famfs;
@@ -98,43 +99,9 @@ void exercise(FsState& s, uint64_t dev_size) {
 
 int main() {
     spdlog::set_level(spdlog::level::off);  // 224 "stopped serving" lines say nothing new
-    char tmpl[] = "/tmp/famfs-dsweep-XXXXXX";
-    const std::string dir = mkdtemp(tmpl);
-    const std::string path = dir + "/dev", uuid = dir + "/uuid", cuuid = dir + "/client";
     const uint64_t dev_size = 8ULL << 30;
-    Device::create_emulated(path, dev_size, true);  // sparse
-    {
-        Device d = Device::open(path, Device::Access::ReadWrite);
-        MkfsOptions o;
-        o.system_uuid = load_system_uuid(uuid);
-        mkfs(d, o);
-    }
-    {
-        auto fs = Filesystem::open(path, {Device::Access::ReadWrite, uuid});
-        fs->mkdir({"dir", 0750, 1, 2});
-        fs->create_file({"dir/simple", 5 << 20, 0640});
-        FileSpec s{"striped", 24 << 20};
-        s.interleave = InterleaveParams{4, 8, 2 << 20};
-        fs->create_file(s);
-        fs->create_file({"after", 4096});
-    }
-    {
-        Device d = Device::open(path, Device::Access::ReadWrite);
-        Log* log = d.at<Log>(kLogOffset);
-        log->entries[4] = log->entries[3];
-        log->entries[4].seqnum = 4;
-        log->entries[4].crc = entry_crc(log->entries[4]);
-        LogEntry& a = log->entries[3];
-        std::memset(&a, 0, sizeof a);
-        a.seqnum = 3;
-        a.type = EntryType::AddDaxdev;
-        a.daxdev.size = dev_size;
-        a.daxdev.uuid = random_uuid();
-        a.daxdev.index = 1;
-        a.crc = entry_crc(a);
-        log->header.next_index = log->header.next_seqnum = 5;
-    }
-    load_system_uuid(cuuid);
+    const sweep::Image im = sweep::make_image("famfs-dsweep", dev_size);
+    const std::string &dir = im.dir, &path = im.path, &cuuid = im.client_uuid;
     StateOptions so;
     so.system_uuid_file = cuuid;
     so.read_only = true;

@@ -9,7 +9,6 @@ here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../integration/lib.sh"
 
 it_workdir
-OWNER_UUID=$FAMFS_SYSTEM_UUID_FILE
 "$FAMFS" mkfs --emulate 16M "$W/probe" >/dev/null 2>&1  # creates the owner uuid
 FAMFS_SYSTEM_UUID_FILE=$CLIENT_UUID "$FAMFS" mkfs --emulate 16M "$W/probe2" >/dev/null 2>&1
 
@@ -43,8 +42,10 @@ DEV=$W/dev0
 M=$W/m0
 "$FAMFS" mkfs --emulate 64M "$DEV" >/dev/null || { echo "FAIL: mkfs"; exit 1; }
 "$FAMFS" --device "$DEV" creat -s 3M -S 1 old >/dev/null
+"$FAMFS" --device "$DEV" creat -s 2M idle >/dev/null
 start_client "$DEV" "$M" "$W/log0" || { echo "FAIL: client mount"; cat "$W/log0"; exit 1; }
 check "client serves the old file" "$IOCHECK" read "$M/old" 1
+check "a stat of another name (its attributes now cached by the kernel)" stat "$M/idle"
 check "stats: serving before the re-format" [ "$(stat_field "$M" serving)" = True ]
 # Another host's mkfs --force (this host's mkfs refuses a device mounted
 # here): the new filesystem, with a file of the same name at the same
@@ -60,6 +61,11 @@ check "the new filesystem's bytes are never served under the old name" \
 check "the new file is not served either" bash -c "! cat '$M/new' >/dev/null 2>&1"
 check "ls of the root fails with EIO" bash -c "ls '$M' 2>&1 | grep -q 'Input/output error'"
 check "stats: serving false" [ "$(stat_field "$M" serving)" = False ]
+# Attributes are cached for an hour (names and files never change): the stop
+# drops what the kernel holds, so a stat asks the daemon and fails too. (A
+# read already drops a file's cached atime, hence a name never read.)
+check "a stat of a name never read fails too (nothing answered from the cache)" \
+    bash -c "! stat '$M/idle' >/dev/null 2>&1"
 why=$(stat_field "$M" stopped)
 check "stats: stopped says re-formatted ($why)" bash -c "[[ '$why' == *re-formatted* ]]"
 check "one log line says why" [ "$(grep -c 'stopped serving' "$W/log0")" -eq 1 ]

@@ -3,22 +3,17 @@
 # kind of hostile entry from the issue, with valid crcs, between valid files.
 # fsck must list each hostile index; a mount must serve every valid file with
 # its bytes, none of the refused ones, and no setuid/setgid or device node.
-#   hostile_mount.sh [FAMFS_BINARY]
+#   hostile_mount.sh (env: FAMFS, FAMFS_FUSED, IOCHECK)
 set -u
-FAMFS=${1:-${FAMFS:-famfs}}
-FAMFS=$(command -v "$FAMFS" || echo "$FAMFS")
 HERE=$(cd "$(dirname "$0")" && pwd)
-T=$(mktemp -d /dev/shm/famfs-hostile.XXXXXX)
+# FAMFS, FAMFS_FUSED, IOCHECK from the environment (ctest sets them); the work
+# dir and its mounts go on exit (it_workdir, test/integration/lib.sh).
+source "$(dirname "$0")/../integration/lib.sh"
+it_workdir
+T=$W
 M=$T/mnt
+MOUNTS+=("$M")
 mkdir -p "$M"
-cleanup() {
-  if grep -q " $M fuse" /proc/mounts; then "$FAMFS" umount "$M" >/dev/null 2>&1 || umount -l "$M"; fi
-  rm -rf "$T"
-}
-trap cleanup EXIT
-export FAMFS_SYSTEM_UUID_FILE=$T/uuid
-# shellcheck source=../lib/check.sh
-source "$(dirname "$0")/../lib/check.sh"
 
 "$FAMFS" mkfs --emulate 256M "$T/dev" >/dev/null || { echo "FAIL: mkfs"; exit 1; }
 python3 "$HERE/hostile_log.py" "$T/dev" >"$T/list" || { echo "FAIL: writing the log"; exit 1; }

@@ -1,21 +1,16 @@
 #!/usr/bin/env bash
 # Issue 11 item 6: a device path with commas must not add mount options, and
 # every famfs mount carries nosuid,nodev (and noexec unless asked).
-#   mount_options.sh [FAMFS_BINARY]
+#   mount_options.sh (env: FAMFS, FAMFS_FUSED, IOCHECK)
 set -u
-FAMFS=${1:-${FAMFS:-famfs}}
-FAMFS=$(command -v "$FAMFS" || echo "$FAMFS")
-T=$(mktemp -d /dev/shm/famfs-mopts.XXXXXX)
+# FAMFS, FAMFS_FUSED, IOCHECK from the environment (ctest sets them); the work
+# dir and its mounts go on exit (it_workdir, test/integration/lib.sh).
+source "$(dirname "$0")/../integration/lib.sh"
+it_workdir
+T=$W
 M=$T/mnt
+MOUNTS+=("$M")
 mkdir -p "$M" "$T/x,suid,dev"
-cleanup() {
-  if grep -q " $M fuse" /proc/mounts; then "$FAMFS" umount "$M" >/dev/null 2>&1 || umount -l "$M"; fi
-  rm -rf "$T"
-}
-trap cleanup EXIT
-export FAMFS_SYSTEM_UUID_FILE=$T/uuid
-# shellcheck source=../lib/check.sh
-source "$(dirname "$0")/../lib/check.sh"
 DEV="$T/x,suid,dev/dev0"
 "$FAMFS" mkfs --emulate 64M "$DEV" >/dev/null || { echo "FAIL: mkfs"; exit 1; }
 if timeout 40 "$FAMFS" mount "$DEV" "$M" >"$T/out" 2>&1; then
