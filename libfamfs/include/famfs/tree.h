@@ -142,8 +142,7 @@ private:
 
     // Nodes live in chunks that never move (Node references stay valid);
     // each chunk is twice the previous one, up to a limit. Big chunks (and
-    // the name index) are backed by huge pages where the kernel allows it:
-    // at 490,000 entries that saves most of the mount's page faults.
+    // the name index) are their own 2 MiB-aligned mappings.
     struct Chunk {
         Node* nodes;
         size_t cap;
