@@ -1,10 +1,18 @@
 #include "famfs/crc.h"
 
-#include <immintrin.h>
 #include <zlib.h>
+
+// The folded crc is x86-64 code (PCLMULQDQ); elsewhere zlib does it all.
+#if defined(__x86_64__) || defined(__i386__)
+#define FAMFS_CRC_PCLMUL 1
+#include <immintrin.h>
+#else
+#define FAMFS_CRC_PCLMUL 0
+#endif
 
 namespace famfs {
 
+#if FAMFS_CRC_PCLMUL
 namespace {
 
 // CRC-32 (zlib's polynomial, bit-reflected) by carry-less multiplication:
@@ -58,10 +66,12 @@ __attribute__((target("pclmul,sse4.1"))) uint32_t fold_pclmul(uint32_t state, co
 const bool g_have_pclmul = __builtin_cpu_supports("pclmul") && __builtin_cpu_supports("sse4.1");
 
 }  // namespace
+#endif
 
 uint32_t crc32(const void* data, size_t len) {
     const auto* p = static_cast<const uint8_t*>(data);
     uLong crc = 0;
+#if FAMFS_CRC_PCLMUL
     if (g_have_pclmul && len >= 64) {
         // A log entry's 536 bytes: 528 folded here, 8 by zlib.
         const size_t bulk = len & ~size_t{15};
@@ -69,6 +79,7 @@ uint32_t crc32(const void* data, size_t len) {
         p += bulk;
         len -= bulk;
     }
+#endif
     return static_cast<uint32_t>(::crc32_z(crc, p, len));
 }
 
