@@ -53,16 +53,6 @@ stat_field() { # stat_field EXPR: evaluate a python expression over the stats js
 	getfattr --only-values -n user.famfs.stats "$MNT" 2>/dev/null |
 		$PY -c "import json,sys; s=json.load(sys.stdin); print($1)"
 }
-wait_for() { # wait_for SECONDS CMD...
-	local n=$(($1 * 5))
-	shift
-	while [ $n -gt 0 ]; do
-		"$@" 2>/dev/null && return 0
-		sleep 0.2
-		n=$((n - 1))
-	done
-	return 1
-}
 mmap_sha256() {
 	$PY -c '
 import hashlib, mmap, os, sys

@@ -51,16 +51,6 @@ wait_flag() { # NAME [SECONDS]: 1 on timeout or abort
 		sleep 0.2
 	done
 }
-wait_for() { # SECONDS CMD...
-	local n=$(($1 * 5))
-	shift
-	while [ $n -gt 0 ]; do
-		"$@" 2>/dev/null && return 0
-		sleep 0.2
-		n=$((n - 1))
-	done
-	return 1
-}
 finish() {
 	say "dmesg check"
 	dmesg >"$OUT/dmesg.txt" 2>&1

@@ -67,6 +67,18 @@ check_fails() {
     shift
     if timeout 20 "$@"; then fail "$_check_what (unexpectedly succeeded)"; else pass "$_check_what"; fi
 }
+# wait_for SECONDS CMD...: runs CMD every 0.2 s until it succeeds (0) or
+# SECONDS have passed (1). CMD's stderr is dropped.
+wait_for() {
+    local _n=$(($1 * 5))
+    shift
+    while [ "$_n" -gt 0 ]; do
+        "$@" 2>/dev/null && return 0
+        sleep 0.2
+        _n=$((_n - 1))
+    done
+    return 1
+}
 summary() {
     echo "$PASSED passed, $FAILED failed"
     [ "$FAILED" -eq 0 ]
