@@ -28,13 +28,9 @@ while [ $# -gt 0 ]; do
 done
 
 die() { echo "boot-test: $*" >&2; exit 2; }
-[ "$(id -u)" = 0 ] || die "run as root (qemu 9p export of / with security_model=none)"
-for b in tools/famfs daemon/famfs-fused; do
-	[ -x "$BUILD/$b" ] || die "$BUILD/$b missing: build the project first"
-done
 # shellcheck source=vm-lib.sh
 source "$HERE/vm-lib.sh"
-vm_host_packages || exit 2
+vm_preflight "$BUILD"
 
 echo "boot-test: budget: kernel build < 1 s when cached by the series' hash (otherwise build.sh says" \
 	"its own), then qemu (TCG) for 3-10 min, killed after ${LIMIT}s"
@@ -43,23 +39,12 @@ if [ -z "$KERNEL" ]; then
 fi
 [ -f "$KERNEL" ] || die "no kernel image $KERNEL"
 
-mkdir -p "$RUNS"
-# Keep the last five runs.
-{ ls -1d "$RUNS"/run-* 2>/dev/null || true; } | head -n -4 | xargs -r rm -rf  # none yet on a new machine
-RUN=$(mktemp -d "$RUNS/run-$(date +%Y%m%d-%H%M%S)-XXXX")
-chmod 755 "$RUN"
+RUN=$(vm_run_dir "$RUNS" run 4)  # with the last four earlier runs
 echo "boot-test: kernel $KERNEL"
 echo "boot-test: run dir $RUN"
-mkdir -p "$RUN/share/bin"
-cp "$BUILD/tools/famfs" "$BUILD/daemon/famfs-fused" "$RUN/share/bin/"
-# The build tree's libfamfs too (guest-test.sh sets LD_LIBRARY_PATH): a
-# rebuild during the run cannot change what the guest loads.
-mkdir -p "$RUN/share/lib"
-ldd "$BUILD/tools/famfs" "$BUILD/daemon/famfs-fused" |
-	awk '$1 ~ /^libfamfs/ && $3 ~ /^\// {print $3}' | sort -u | xargs -r cp -L -t "$RUN/share/lib/"
+vm_stage_share "$BUILD" "$RUN/share"
 cp "$HERE/guest-test.sh" "$HERE/guest-kernel-fixes.sh" "$HERE/famfs-proof.py" \
 	"$HERE/famfs-mock-server.py" "$RUN/share/"
-cp "$HERE/../test/lib/check.sh" "$RUN/share/check.sh"
 
 # initramfs (vm-lib.sh): static busybox and an /init that mounts the host
 # root (9p, read-only), tmpfs on /tmp /run /mnt, the run's share (9p, rw) on

@@ -36,17 +36,13 @@ while [ $# -gt 0 ]; do
 done
 
 die() { echo "two-guest: $*" >&2; exit 2; }
-[ "$(id -u)" = 0 ] || die "run as root (qemu 9p export of / with security_model=none)"
-for b in tools/famfs daemon/famfs-fused; do
-	[ -x "$BUILD/$b" ] || die "$BUILD/$b missing: build the project first"
-done
 # shellcheck source=vm-lib.sh
 source "$HERE/vm-lib.sh"
 # shellcheck source=../test/lib/check.sh
 source "$REPO/test/lib/check.sh"
 # shellcheck source=proof-check.sh
 source "$HERE/proof-check.sh"
-vm_host_packages || exit 2
+vm_preflight "$BUILD"
 
 T0=$(date +%s)
 elapsed() { echo $(($(date +%s) - T0)); }
@@ -55,22 +51,13 @@ echo "== two-guest: budget: kernel build < 1 s when cached, then two qemu (TCG) 
 [ -n "$KERNEL" ] || KERNEL=$("$HERE/build.sh" | tail -1)
 [ -f "$KERNEL" ] || die "no kernel image $KERNEL"
 
-mkdir -p "$RUNS"
-{ ls -1d "$RUNS"/two-* 2>/dev/null || true; } | head -n -2 | xargs -r rm -rf # keep the last three
-RUN=$(mktemp -d "$RUNS/two-$(date +%Y%m%d-%H%M%S)-XXXX")
-chmod 755 "$RUN"
+RUN=$(vm_run_dir "$RUNS" two 2)  # with the last two earlier runs
 echo "== two-guest: kernel $KERNEL"
 echo "== two-guest: run dir $RUN"
 SH=$RUN/share
-mkdir -p "$SH/bin" "$SH/sync" "$SH/A" "$SH/B"
-cp "$BUILD/tools/famfs" "$BUILD/daemon/famfs-fused" "$SH/bin/"
-# The build tree's own libraries (libfamfs) too, so a rebuild during the run
-# cannot change what the guests load (they set LD_LIBRARY_PATH to lib/).
-mkdir -p "$SH/lib"
-ldd "$BUILD/tools/famfs" "$BUILD/daemon/famfs-fused" |
-	awk '$1 ~ /^libfamfs/ && $3 ~ /^\// {print $3}' | sort -u | xargs -r cp -L -t "$SH/lib/"
+mkdir -p "$SH/sync" "$SH/A" "$SH/B"
+vm_stage_share "$BUILD" "$SH"
 cp "$HERE/two-guest-guest.sh" "$HERE/famfs-proof.py" "$SH/"
-cp "$REPO/test/lib/check.sh" "$SH/check.sh"
 REFRESH_MS=1000 REFRESH_SLACK_MS=4000
 printf 'REFRESH_MS=%s\nREFRESH_SLACK_MS=%s\nWAIT_S=%s\nCOMPAT_B=%s\n' \
 	$REFRESH_MS $REFRESH_SLACK_MS $((LIMIT - 60)) $COMPAT_B >"$SH/env"

@@ -1,7 +1,12 @@
 # shellcheck shell=bash
 # Shared by boot-test.sh (one guest) and two-guest-test.sh (two guests):
 # host packages, and the busybox initramfs that boots the patched kernel.
+#   vm_preflight BUILD        root, the build's famfs and famfs-fused, host packages
 #   vm_host_packages          apt-get install what is missing (qemu, busybox-static, cpio)
+#   vm_run_dir RUNS NAME KEEP a new run dir RUNS/NAME-<time>-XXXX (printed), the
+#                             newest KEEP earlier NAME-* dirs kept, older ones removed
+#   vm_stage_share BUILD SHARE  the build's famfs, famfs-fused (SHARE/bin) and
+#                             libfamfs (SHARE/lib), and test/lib/check.sh
 #   vm_initramfs DIR OUT      build the initramfs in DIR, write it gzipped to OUT
 # The initramfs' /init mounts the host root (9p "hostroot", read-only) on
 # /newroot, tmpfs on /tmp /run /mnt, the run's share (9p "share", rw,
@@ -10,6 +15,35 @@
 # with SCRIPT, ROLE and OUT from the kernel command line (famfs_script=,
 # famfs_role=, famfs_out=; defaults guest-test.sh, A, guest.out), and
 # powers off.
+
+vm_preflight() { # BUILD
+	local b
+	[ "$(id -u)" = 0 ] || { echo "vm: run as root (qemu 9p export of / with security_model=none)" >&2; exit 2; }
+	for b in tools/famfs daemon/famfs-fused; do
+		[ -x "$1/$b" ] || { echo "vm: $1/$b missing: build the project first" >&2; exit 2; }
+	done
+	vm_host_packages || exit 2
+}
+
+vm_run_dir() { # RUNS NAME KEEP
+	mkdir -p "$1"
+	{ ls -1d "$1/$2"-* 2>/dev/null || true; } | head -n -"$3" | xargs -r rm -rf
+	local run
+	run=$(mktemp -d "$1/$2-$(date +%Y%m%d-%H%M%S)-XXXX")
+	chmod 755 "$run"
+	echo "$run"
+}
+
+# The build tree's libfamfs goes with the programs (the guest scripts set
+# LD_LIBRARY_PATH to SHARE/lib): a rebuild during the run cannot change what
+# a guest loads.
+vm_stage_share() { # BUILD SHARE
+	mkdir -p "$2/bin" "$2/lib"
+	cp "$1/tools/famfs" "$1/daemon/famfs-fused" "$2/bin/"
+	ldd "$1/tools/famfs" "$1/daemon/famfs-fused" |
+		awk '$1 ~ /^libfamfs/ && $3 ~ /^\// {print $3}' | sort -u | xargs -r cp -L -t "$2/lib/"
+	cp "$(dirname "${BASH_SOURCE[0]}")/../test/lib/check.sh" "$2/check.sh"
+}
 
 vm_host_packages() {
 	local need=()
